@@ -1,0 +1,92 @@
+"""Squid native access.log (``logformat squid``).
+
+From the Squid wiki (Features/LogFormat), the native format is
+
+    %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt
+
+time (POSIX seconds), elapsed ms, client, result/status, reply bytes, method,
+URL, user, hierarchy/peer, MIME type. CONNECT requests log ``host:port`` as the
+URL. Squid writes the URL and user URL-encoded, so fields hold no blanks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from collectors.errors import ParseError
+from collectors.event import Event
+from collectors.hosts import normalize_host
+from collectors.registry import LineParser, LogFormat, ParseContext
+
+NAME = "squid"
+
+
+def sniff(lines: Sequence[str]) -> bool:
+    def ok(line: str) -> bool:
+        f = line.split()
+        return (len(f) >= 9 and "/" in f[3] and f[0].replace(".", "", 1).isdigit()
+                and f[1].lstrip("-").isdigit())
+    hits = sum(1 for ln in lines if ok(ln))
+    return hits > 0 and hits * 2 >= len(lines)
+
+
+def url_host(url: str, method: str) -> str | None:
+    """The host of a request URL or CONNECT authority, or None if it has none."""
+    if method == "CONNECT" or "://" not in url:
+        auth = url
+    else:
+        auth = url.split("://", 1)[1]
+        for sep in "/?#":
+            cut = auth.find(sep)
+            if cut >= 0:
+                auth = auth[:cut]
+        if "@" in auth:
+            auth = auth.rsplit("@", 1)[1]
+    if auth.startswith("["):
+        end = auth.find("]")
+        return auth[: end + 1] if end > 0 else None
+    if auth.count(":") == 1:
+        auth = auth.split(":", 1)[0]
+    return auth or None
+
+
+def make_parser(ctx: ParseContext) -> LineParser:
+    def parse(line: str, lineno: int) -> Event | None:
+        f = line.split(None, 9)
+        if len(f) < 9:
+            raise ParseError("too few fields for squid native format")
+        try:
+            ts = float(f[0])
+        except ValueError:
+            raise ParseError("bad timestamp") from None
+        code, _, status_s = f[3].partition("/")
+        method, url = f[5], f[6]
+        try:
+            status = int(status_s)
+            size = int(f[4])
+        except ValueError:
+            raise ParseError("bad status or size") from None
+        if url.startswith("error:") or method in ("NONE", "-"):
+            return None  # a transaction squid aborted before it had a request
+        raw_host = url_host(url, method)
+        if not raw_host:
+            raise ParseError("request without a host")
+        try:
+            host = normalize_host(raw_host)
+        except ValueError as exc:
+            raise ParseError("invalid host") from exc
+        user = f[7]
+        action = "blocked" if "DENIED" in code else "allowed"
+        return Event(ts, "proxy", f[2], "" if user == "-" else user, host, action,
+                     url, None, method, status, size, None, None, line=lineno)
+
+    return parse
+
+
+def render(ev: Event) -> str:
+    code = "TCP_DENIED" if ev.action == "blocked" else "TCP_TUNNEL" if ev.method == "CONNECT" else "TCP_MISS"
+    return (f"{ev.ts:.3f} {150:6d} {ev.client} {code}/{ev.status or 200:03d} {ev.bytes_in or 0} "
+            f"{ev.method or 'GET'} {ev.url or ev.host} {ev.user or '-'} HIER_DIRECT/{ev.host} -")
+
+
+FORMAT = LogFormat(NAME, "proxy", "Squid native access.log", sniff, make_parser)

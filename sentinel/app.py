@@ -1,0 +1,95 @@
+"""Service-level operations the CLI (and later the web UI) call: one function each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catalog.errors import CatalogError
+from catalog.io import load_catalog
+from catalog.kb import KnowledgeBase, load_knowledge_base
+from catalog.match import Matcher
+from catalog.model import Catalog
+from sentinel.config import Settings
+from sentinel.findings import evaluate
+from sentinel.pipeline import InputResult, Progress, scan
+from sentinel.report import ReportData, build_report, write_html
+from sentinel.store import Store
+from sentinel.store.models import Finding
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    kb: KnowledgeBase
+    matcher: Matcher
+
+
+def open_context(settings: Settings) -> Context:
+    store = Store.open(settings.database_url)
+    catalog = Catalog()
+    if settings.catalog.path is not None:
+        catalog = load_catalog(settings.catalog.path)
+    try:
+        kb = load_knowledge_base()
+    except CatalogError:
+        store.dispose()
+        raise
+    matcher = Matcher(catalog, kb, tuple(settings.district.domains))
+    return Context(settings, store, catalog, kb, matcher)
+
+
+@dataclass
+class ScanOutcome:
+    inputs: list[InputResult]
+    findings: list[Finding]
+    report: ReportData
+    html: Path
+    apps: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inputs": [i.to_json() for i in self.inputs],
+            "apps": self.apps,
+            "findings": [finding_json(f) for f in self.findings],
+            "report": str(self.html),
+        }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule, "subject": f.subject, "product": f.product, "title": f.title,
+            "severity": f.severity, "state": f.state, "explanation": f.explanation,
+            "clients": f.clients, "students": f.students, "staff": f.staff, "sites": f.sites,
+            "populations": f.populations, "events": f.events,
+            "first_seen": f.first_seen.isoformat() if f.first_seen else None,
+            "last_seen": f.last_seen.isoformat() if f.last_seen else None}
+
+
+def report_path(settings: Settings) -> Path:
+    return settings.storage.data_dir / "report.html"
+
+
+def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
+             progress: Any = None, today: dt.date | None = None) -> ScanOutcome:
+    inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
+    findings = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)
+    outcome = regenerate_report(ctx, today)
+    outcome.inputs = inputs.inputs
+    del findings  # the report holds them all, in severity order
+    return outcome
+
+
+def regenerate_report(ctx: Context, today: dt.date | None = None) -> ScanOutcome:
+    data = build_report(ctx.settings, ctx.store, ctx.catalog, today)
+    html = write_html(data, report_path(ctx.settings))
+    apps = [{"app": p.reach.name, "id": p.reach.subject, "match": p.reach.match_kind,
+             "status": p.status, "clients": p.reach.clients, "students": p.reach.students,
+             "sites": p.reach.sites, "events": p.reach.events} for p in data.products]
+    return ScanOutcome([], data.findings, data, html, apps)
+
+
+__all__ = ["Context", "Progress", "ScanOutcome", "open_context", "run_scan"]

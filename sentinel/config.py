@@ -1,0 +1,210 @@
+"""One typed settings object.
+
+Precedence: defaults, then the TOML file, then ``SENTINEL_*`` environment
+variables, then CLI flags. Validated at start-up; a bad value fails with the
+file, the dotted key and the reason. Passed explicitly, never global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sentinel.errors import ConfigError
+
+Population = Literal["students", "staff", "guest", "unknown"]
+IdentityPolicy = Literal["keep", "pseudonymize", "drop"]
+POPULATIONS: tuple[str, ...] = ("students", "staff", "guest", "unknown")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class District(_Model):
+    name: str = "School District"
+    timezone: str = "UTC"
+    """IANA zone: days are counted in it, and stamps without a zone are read in it."""
+    domains: list[str] = []
+    """The district's own DNS zones: counted as infrastructure, never as apps."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        _zone(v)
+        return v
+
+
+class Network(_Model):
+    cidr: str
+    site: str
+    population: Population = "unknown"
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_network(v, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"not a CIDR network: {v!r}") from exc
+
+
+class Source(_Model):
+    path: str
+    """A file, or a glob (``/var/log/named/queries.log*``)."""
+    format: str | None = None
+    """Format name; detected from the first lines when absent."""
+    timezone: str | None = None
+    """Zone of the source's stamps when they carry none (default: the district's)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            _zone(v)
+        return v
+
+
+class Storage(_Model):
+    data_dir: Path = Path("sentinel-data")
+    database_url: str | None = None
+    """SQLAlchemy URL; default: SQLite file ``sentinel.db`` in data_dir."""
+
+
+class Privacy(_Model):
+    identity: dict[Population, IdentityPolicy] = Field(default_factory=lambda: {
+        "students": "pseudonymize", "staff": "pseudonymize",
+        "guest": "pseudonymize", "unknown": "pseudonymize"})
+    """Per population: keep the address/name, pseudonymize it (keyed HMAC) or drop it."""
+    store_urls: bool = False
+    """Keep full URLs (query strings stripped). Off: only hosts are kept."""
+    retention_days: int = Field(default=400, ge=1)
+    """Daily usage older than this is deleted at every scan."""
+    quarantine_retention_days: int = Field(default=30, ge=1)
+    quarantine_samples: int = Field(default=200, ge=0)
+    """Rejected lines kept per ingest run (all are counted)."""
+
+
+class Findings(_Model):
+    unvetted_min_clients: int = Field(default=3, ge=1)
+    """An app not in the catalog becomes a finding once this many clients use it."""
+    unvetted_min_events: int = Field(default=10, ge=1)
+    window_days: int = Field(default=7, ge=1)
+    """Findings look at the last this-many days of usage."""
+    high_severity_clients: int = Field(default=50, ge=1)
+
+
+class Catalog(_Model):
+    path: Path | None = None
+    """District catalog (CSV or YAML)."""
+
+
+class Ingest(_Model):
+    settle_seconds: float = Field(default=60.0, ge=0)
+    """A last line without a newline is read only once the file is this old."""
+    max_line_bytes: int = Field(default=65536, ge=256)
+    commit_lines: int = Field(default=1_000_000, ge=1000)
+    """Aggregates and checkpoint are committed together every this many lines."""
+
+
+class Settings(_Model):
+    district: District = District()
+    networks: list[Network] = []
+    sources: list[Source] = []
+    storage: Storage = Storage()
+    privacy: Privacy = Privacy()
+    findings: Findings = Findings()
+    catalog: Catalog = Catalog()
+    ingest: Ingest = Ingest()
+    config_file: Path | None = None
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return _zone(self.district.timezone)
+
+    @property
+    def database_url(self) -> str:
+        if self.storage.database_url:
+            return self.storage.database_url
+        return f"sqlite:///{self.storage.data_dir / 'sentinel.db'}"
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+ENV_KEYS = {
+    "SENTINEL_DATABASE_URL": ("storage", "database_url"),
+    "SENTINEL_DATA_DIR": ("storage", "data_dir"),
+    "SENTINEL_TIMEZONE": ("district", "timezone"),
+    "SENTINEL_CATALOG": ("catalog", "path"),
+}
+
+
+def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None,
+                  env: dict[str, str] | None = None) -> Settings:
+    """Defaults < TOML file < environment < ``overrides`` (dotted keys)."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    file = str(path) if path else None
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("file not found", file) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", file) from None
+        _resolve_paths(data, path.parent)
+    for var, (section, key) in ENV_KEYS.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    if path is not None:
+        data["config_file"] = path
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        where = _describe(data, err["loc"])
+        raise ConfigError(f"{err['msg']}{where}", file or "settings", key) from None
+
+
+def _describe(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
+    node: Any = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    return f" (got {node!r})" if isinstance(node, str | int | float | bool) else ""
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative paths in a config file are relative to the file."""
+    storage = data.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("data_dir"), str):
+        storage["data_dir"] = str(base / storage["data_dir"])
+    cat = data.get("catalog")
+    if isinstance(cat, dict) and isinstance(cat.get("path"), str):
+        cat["path"] = str(base / cat["path"])
+    for src in data.get("sources", []) or []:
+        if isinstance(src, dict) and isinstance(src.get("path"), str):
+            src["path"] = str(base / src["path"])

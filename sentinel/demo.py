@@ -1,0 +1,307 @@
+"""A deterministic synthetic district: config, catalog and a week of real-format logs.
+
+Same seed, devices, days and end date: byte-identical output. The planted
+problems are listed in ``PLANTED`` so tests and ``make run`` can check them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import random
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+TZ = "America/Chicago"
+DISTRICT_DOMAIN = "riverbend-usd.example"
+
+SCHOOLS = [  # name, second octet, students share
+    ("Riverbend High School", 10, 0.26),
+    ("Riverbend Middle School", 11, 0.20),
+    ("Lincoln Elementary", 12, 0.14),
+    ("Jefferson Elementary", 13, 0.14),
+    ("Oak Grove Elementary", 14, 0.13),
+    ("Riverbend Academy", 15, 0.13),
+]
+OFFICE = ("District Office", 20)
+
+# name, vendor, status, contract (days from end; None = no contract), domains, hosts, weight
+PRODUCTS: list[tuple[str, str, str, int | None, list[str], list[str], float]] = [
+    ("Google Classroom", "Google", "approved", 400, ["classroom.google.com"], ["classroom.google.com"], 9),
+    ("Google Docs", "Google", "approved", 400, ["docs.google.com"], ["docs.google.com"], 8),
+    ("Google Drive", "Google", "approved", 400, ["drive.google.com"], ["drive.google.com"], 5),
+    ("Canvas LMS", "Instructure", "approved", 300, ["instructure.com", "canvaslms.com"], ["riverbend.instructure.com", "du11hjcvx0uqb.instructure.com"], 6),
+    ("Clever", "Clever Inc.", "approved", 500, ["clever.com"], ["clever.com", "api.clever.com"], 5),
+    ("Khan Academy", "Khan Academy", "approved", 200, ["khanacademy.org", "kastatic.org"], ["www.khanacademy.org", "cdn.kastatic.org"], 4),
+    ("IXL", "IXL Learning", "approved", 250, ["ixl.com"], ["www.ixl.com"], 5),
+    ("Seesaw", "Seesaw Learning", "approved", 180, ["seesaw.me"], ["app.seesaw.me"], 4),
+    ("Newsela", "Newsela", "approved", 150, ["newsela.com"], ["newsela.com"], 2),
+    ("Nearpod", "Nearpod", "approved", 90, ["nearpod.com"], ["app.nearpod.com"], 3),
+    ("Kahoot!", "Kahoot! ASA", "approved_with_conditions", 220, ["kahoot.it", "kahoot.com"], ["kahoot.it", "create.kahoot.it"], 4),
+    ("Quizlet", "Quizlet Inc.", "approved", 120, ["quizlet.com", "quizletcdn.com"], ["quizlet.com", "assets.quizlet.com"], 4),
+    ("Edpuzzle", "Edpuzzle", "approved", 210, ["edpuzzle.com"], ["edpuzzle.com"], 2),
+    ("Desmos", "Amplify", "approved", 330, ["desmos.com"], ["www.desmos.com"], 2),
+    ("BrainPOP", "BrainPOP", "approved", 160, ["brainpop.com"], ["www.brainpop.com"], 2),
+    ("Epic", "Epic Creations", "approved", 140, ["getepic.com"], ["www.getepic.com"], 2),
+    ("Raz-Kids", "Learning A-Z", "approved", 170, ["raz-kids.com", "learninga-z.com"], ["www.raz-kids.com"], 2),
+    ("i-Ready", "Curriculum Associates", "approved", 365, ["i-ready.com"], ["login.i-ready.com"], 3),
+    ("PowerSchool SIS", "PowerSchool", "approved", 700, ["powerschool.com"], ["riverbend.powerschool.com"], 1),
+    ("Zoom", "Zoom Video Communications", "approved", 260, ["zoom.us"], ["zoom.us"], 1),
+    ("Flip", "Microsoft", "approved", 100, ["flip.com"], ["flip.com"], 1),
+    ("Canva for Education", "Canva", "approved_with_conditions", 240, ["canva.com"], ["www.canva.com"], 2),
+    ("Padlet", "Wallwisher", "approved", 75, ["padlet.com"], ["padlet.com"], 1),
+    ("Code.org", "Code.org", "approved", 300, ["code.org"], ["studio.code.org"], 1),
+    ("Scratch", "MIT", "approved", None, ["scratch.mit.edu"], ["scratch.mit.edu"], 1),
+    ("Typing.com", "Teaching.com", "approved", 190, ["typing.com"], ["www.typing.com"], 1),
+    ("Duolingo", "Duolingo", "approved", 280, ["duolingo.com"], ["www.duolingo.com"], 1),
+    ("Book Creator", "Tools for Schools", "approved", 230, ["bookcreator.com"], ["app.bookcreator.com"], 1),
+    ("Pear Deck", "GoGuardian", "approved", 310, ["peardeck.com"], ["app.peardeck.com"], 1),
+    ("GoGuardian", "GoGuardian", "approved", 600, ["goguardian.com"], ["extension.goguardian.com"], 3),
+    ("Formative", "Formative", "approved", 130, ["goformative.com"], ["app.goformative.com"], 1),
+    ("Turnitin", "Turnitin LLC", "approved", 420, ["turnitin.com"], ["www.turnitin.com"], 1),
+    ("Wikipedia", "Wikimedia Foundation", "approved", None, ["wikipedia.org", "wikimedia.org"], ["en.wikipedia.org", "upload.wikimedia.org"], 3),
+    ("Prodigy Math", "Prodigy Education", "approved", -35, ["prodigygame.com"], ["play.prodigygame.com"], 3),
+    ("Flocabulary", "Nearpod", "approved", -10, ["flocabulary.com"], ["www.flocabulary.com"], 1),
+    ("Wayground", "Wayground", "in_review", None, ["quizizz.com", "wayground.com"], ["quizizz.com"], 1),
+    ("TikTok", "ByteDance", "denied", None, ["tiktok.com", "tiktokcdn.com", "tiktokv.com"], ["www.tiktok.com", "p16-sign.tiktokcdn.com"], 2),
+    ("Character.AI", "Character Technologies", "denied", None, ["character.ai"], ["character.ai"], 0),
+    ("Microsoft Teams", "Microsoft", "approved", 400, ["teams.microsoft.com"], ["teams.microsoft.com"], 1),
+    ("YouTube", "Google", "approved_with_conditions", 400, ["youtube.com", "ytimg.com", "googlevideo.com"], ["www.youtube.com", "i.ytimg.com", "rr3---sn-a5mekn7l.googlevideo.com"], 5),
+]
+
+# Planted: not in the catalog; the KB knows their names.
+UNVETTED = [
+    ("Blooket", ["www.blooket.com", "api.blooket.com"], 3.0, ("Riverbend Middle School", "Jefferson Elementary", "Riverbend Academy")),
+    ("Gimkit", ["www.gimkit.com"], 2.0, ("Riverbend High School", "Riverbend Middle School")),
+    ("ChatGPT", ["chatgpt.com", "cdn.oaistatic.com"], 3.0, ("Riverbend High School", "Riverbend Middle School", "District Office")),
+    ("Brainly", ["brainly.com"], 1.5, ("Riverbend High School",)),
+]
+UNKNOWN_DOMAIN = ("play.mathfun-unblocked.net", 1.2, ("Riverbend Middle School", "Oak Grove Elementary"))
+
+NOISE = [
+    "e673.dsce9.akamaiedge.net", "d3c33hcgiwev3.cloudfront.net", "ctldl.windowsupdate.com",
+    "settings-win.data.microsoft.com", "www.gstatic.com", "fonts.gstatic.com",
+    "fonts.googleapis.com", "update.googleapis.com", "clients2.google.com",
+    "googleads.g.doubleclick.net", "www.google-analytics.com", "www.googletagmanager.com",
+    "ocsp.digicert.com", "ocsp.pki.goog", "connectivitycheck.gstatic.com",
+    "www.msftconnecttest.com", "mesu.apple.com", "gs.apple.com", "time.google.com",
+    "ssl.gstatic.com", "safebrowsing.googleapis.com", "cdn.jsdelivr.net",
+    "ajax.googleapis.com", "cdnjs.cloudflare.com", "edge.microsoft.com",
+]
+LOCAL = [f"dc1.{DISTRICT_DOMAIN}", f"www.{DISTRICT_DOMAIN}", f"printers.{DISTRICT_DOMAIN}",
+         "wpad", "10.in-addr.arpa", "53.0.0.10.in-addr.arpa"]
+
+PLANTED = {
+    "unvetted": ["Blooket", "Gimkit", "ChatGPT", "Brainly", "mathfun-unblocked.net"],
+    "denied": ["TikTok"],
+    "contract_expired": ["Prodigy Math", "Flocabulary"],
+}
+
+
+@dataclass
+class Device:
+    ip: str
+    site: str
+    population: str
+    user: str
+    apps: list[int]
+    activity: float
+
+
+def generate(out: Path, *, devices: int = 1200, days: int = 7, end: dt.date | None = None,
+             seed: int = 7, bind_only: bool = False) -> Path:
+    """Write the demo district into ``out``; returns the config path."""
+    end = end or (dt.date.today() - dt.timedelta(days=1))
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    fleet = _fleet(rng, devices)
+    _write_catalog(out / "catalog.csv", end)
+    _write_config(out / "sentinel.toml")
+    tz = zoneinfo.ZoneInfo(TZ)
+    bind_dir, squid_dir = out / "logs" / "named", out / "logs" / "squid"
+    bind_dir.mkdir(parents=True, exist_ok=True)
+    squid_dir.mkdir(parents=True, exist_ok=True)
+    squid_lines: list[tuple[float, str]] = []
+    for i in range(days):
+        day = end - dt.timedelta(days=days - 1 - i)
+        dns, proxy = _day(rng, fleet, day, tz, with_proxy=not bind_only)
+        squid_lines.extend(proxy)
+        age = days - 1 - i
+        name = "queries.log" if age == 0 else f"queries.log.{age}"
+        text = "".join(line for _, line in dns)
+        if i == 0:
+            text = _malformed_bind(day) + text
+        if age >= 2:
+            with gzip.GzipFile(bind_dir / (name + ".gz"), "wb", mtime=0) as fh:
+                fh.write(text.encode())
+        else:
+            (bind_dir / name).write_text(text)
+    if not bind_only:
+        squid_lines.sort()
+        body = "".join(line for _, line in squid_lines)
+        (squid_dir / "access.log").write_text(_malformed_squid() + body)
+    return out / "sentinel.toml"
+
+
+def _fleet(rng: random.Random, n: int) -> list[Device]:
+    fleet = []
+    staff_n = max(6, n // 10)
+    student_n = n - staff_n
+    weights = [w for *_, w in PRODUCTS]
+    for k, (site, octet, share) in enumerate(SCHOOLS):
+        count = max(3, round(student_n * share))
+        for j in range(count):
+            ip = f"10.{octet}.{j // 250}.{j % 250 + 2}"
+            apps = _pick(rng, weights, 6)
+            fleet.append(Device(ip, site, "students", f"s{octet}{j:04d}", apps, rng.uniform(0.5, 1.5)))
+        for j in range(max(1, staff_n // (len(SCHOOLS) + 1))):
+            ip = f"10.{octet}.64.{j + 2}"
+            apps = _pick(rng, weights, 5)
+            fleet.append(Device(ip, site, "staff", f"t{octet}{j:03d}", apps, rng.uniform(0.5, 1.5)))
+        del k
+    for j in range(max(2, staff_n // (len(SCHOOLS) + 1))):
+        fleet.append(Device(f"10.{OFFICE[1]}.0.{j + 2}", OFFICE[0], "staff", f"o{j:03d}",
+                            _pick(rng, weights, 4), rng.uniform(0.5, 1.5)))
+    return fleet
+
+
+def _pick(rng: random.Random, weights: list[float], k: int) -> list[int]:
+    idx = list(range(len(weights)))
+    chosen = set()
+    while len(chosen) < k:
+        chosen.add(rng.choices(idx, weights=weights)[0])
+    return sorted(chosen)
+
+
+def _day(rng: random.Random, fleet: list[Device], day: dt.date, tz: dt.tzinfo,
+         with_proxy: bool) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    start = dt.datetime.combine(day, dt.time(7, 30), tz).timestamp()
+    span = 8.5 * 3600
+    weekend = day.weekday() >= 5
+    dns: list[tuple[float, str]] = []
+    proxy: list[tuple[float, str]] = []
+    serial = rng.randrange(0x7F0000000000, 0x7FFF00000000)
+    for d in fleet:
+        scale = d.activity * (0.15 if weekend else 1.0)
+        queries: list[str] = []
+        for _ in range(int(12 * scale) + 1):
+            queries.append(rng.choice(NOISE))
+        if rng.random() < 0.5 * scale:
+            queries.append(rng.choice(LOCAL))
+        for a in d.apps:
+            name, _v, _s, _c, _dom, hosts, weight = PRODUCTS[a]
+            if weight == 0 or (name == "PowerSchool SIS" and d.population == "students"):
+                continue
+            if rng.random() < min(1.0, 0.35 * weight * scale):
+                queries.extend(rng.choice(hosts) for _ in range(rng.randint(1, 4)))
+        for _name, hosts, rate, sites in UNVETTED:
+            if d.site in sites and rng.random() < 0.04 * rate * scale:
+                queries.extend(rng.choice(hosts) for _ in range(rng.randint(2, 6)))
+        host, rate, sites = UNKNOWN_DOMAIN
+        if d.site in sites and d.population == "students" and rng.random() < 0.03 * rate * scale:
+            queries.extend([host] * rng.randint(2, 5))
+        for q in queries:
+            ts = start + rng.random() * span
+            qtype = "AAAA" if rng.random() < 0.3 else "A"
+            dns.append((ts, _bind_line(ts, tz, d.ip, q, qtype, serial + rng.randrange(1 << 20),
+                                       rng.randrange(1024, 65535))))
+            if with_proxy and d.site in ("Riverbend High School", "Riverbend Middle School",
+                                         "District Office") and qtype == "A" and not _local(q):
+                proxy.append((ts, _squid_line(rng, ts + 0.05, d, q)))
+    dns.sort()
+    return dns, proxy
+
+
+def _local(host: str) -> bool:
+    return host.endswith((DISTRICT_DOMAIN, ".arpa")) or "." not in host
+
+
+def _bind_line(ts: float, tz: dt.tzinfo, ip: str, host: str, qtype: str, serial: int,
+               port: int) -> str:
+    t = dt.datetime.fromtimestamp(ts, tz)
+    stamp = t.strftime("%d-%b-%Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+    return (f"{stamp} queries: info: client @0x{serial:x} {ip}#{port} ({host}): "
+            f"query: {host} IN {qtype} +E(0)K (10.20.0.53)\n")
+
+
+def _squid_line(rng: random.Random, ts: float, d: Device, host: str) -> str:
+    denied = host.endswith(("tiktok.com", "tiktokcdn.com", "character.ai"))
+    size = rng.randrange(400, 90_000)
+    user = d.user if d.population == "staff" or rng.random() < 0.7 else "-"
+    if denied:
+        return (f"{ts:.3f} {rng.randrange(1, 40):6d} {d.ip} TCP_DENIED/403 3950 CONNECT "
+                f"{host}:443 {user} HIER_NONE/- text/html\n")
+    return (f"{ts:.3f} {rng.randrange(20, 3000):6d} {d.ip} TCP_TUNNEL/200 {size} CONNECT "
+            f"{host}:443 {user} HIER_DIRECT/{host} -\n")
+
+
+def _malformed_bind(day: dt.date) -> str:
+    stamp = day.strftime("%d-%b-%Y")
+    return (
+        f"{stamp} 06:00:00.000 general: info: zone {DISTRICT_DOMAIN}/IN: loaded serial 2026112901\n"
+        f"{stamp} 06:00:01.250 queries: info: client @0x7f00 10.10.0.9#5353 (trunc\n"
+        f"{stamp} 06:00:02.000 queries: info: client @0x7f01 10.10.0.9#5353 (bad..name): query: bad..name IN A + (10.20.0.53)\n"
+        "GARBAGE \x00\x01 not a log line\n"
+        f"99-Zzz-2026 06:00:03.000 queries: info: client @0x7f02 10.10.0.9#5353 (x.com): query: x.com IN A + (10.20.0.53)\n"
+    )
+
+
+def _malformed_squid() -> str:
+    return ("1764400000.000 12 10.10.0.9 TCP_MISS/200\n"
+            "notatime 12 10.10.0.9 TCP_MISS/200 100 GET http://a.example/ - HIER_DIRECT/a -\n")
+
+
+def _write_catalog(path: Path, end: dt.date) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "vendor", "domains", "status", "contract_expires", "category"])
+        for name, vendor, status, contract, domains, _h, _w in PRODUCTS:
+            expires = (end + dt.timedelta(days=contract)).isoformat() if contract is not None else ""
+            w.writerow([name, vendor, " ".join(domains), status, expires, ""])
+
+
+def _write_config(path: Path) -> None:
+    nets = []
+    for site, octet, _share in SCHOOLS:
+        nets.append(f'[[networks]]\ncidr = "10.{octet}.0.0/18"\nsite = "{site}"\npopulation = "students"\n')
+        nets.append(f'[[networks]]\ncidr = "10.{octet}.64.0/22"\nsite = "{site}"\npopulation = "staff"\n')
+    nets.append(f'[[networks]]\ncidr = "10.{OFFICE[1]}.0.0/16"\nsite = "{OFFICE[0]}"\npopulation = "staff"\n')
+    path.write_text(f"""# Demo district generated by `sentinel demo`. Paths are relative to this file.
+[district]
+name = "Riverbend Unified School District (demo)"
+timezone = "{TZ}"
+domains = ["{DISTRICT_DOMAIN}"]
+
+[storage]
+data_dir = ".."
+
+[catalog]
+path = "catalog.csv"
+
+[privacy]
+store_urls = false
+retention_days = 400
+
+[privacy.identity]
+students = "pseudonymize"
+staff = "pseudonymize"
+guest = "drop"
+unknown = "pseudonymize"
+
+[findings]
+unvetted_min_clients = 3
+unvetted_min_events = 10
+window_days = 7
+
+[[sources]]
+path = "logs/named/queries.log*"
+format = "bind"
+
+[[sources]]
+path = "logs/squid/access.log*"
+format = "squid"
+
+""" + "\n".join(nets))
+

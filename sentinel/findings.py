@@ -1,0 +1,194 @@
+"""Findings: usage compared with the catalog's vetting and contract status.
+
+Rules (each keyed per rule and subject, so new usage updates a finding rather
+than duplicating it):
+
+* ``unvetted_app``: an app or domain not in the district catalog, used by at
+  least ``findings.unvetted_min_clients`` clients and ``unvetted_min_events`` events;
+* ``denied_app``: a catalog product marked denied (or retired) still in use;
+* ``contract_expired``: an allowed product whose contract/DPA has expired, in use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, delete, distinct, func, select
+from sqlalchemy.orm import Session
+
+from catalog.kb import KnowledgeBase
+from catalog.match import Matcher
+from catalog.model import Catalog, Vetting
+from sentinel.config import Settings
+from sentinel.store import Store
+from sentinel.store.models import Finding, HostClass, UsageDaily
+
+SEVERITIES = ("low", "medium", "high")
+
+
+@dataclass
+class Reach:
+    """Use of one subject (product or registered domain) over a window."""
+
+    subject: str
+    match_kind: str
+    name: str
+    category: str
+    events: int = 0
+    blocked: int = 0
+    clients: int = 0
+    students: int = 0
+    staff: int = 0
+    first_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None
+    hosts: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    populations: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+
+def window(s: Session, days: int) -> tuple[dt.date, dt.date] | None:
+    """The last ``days`` days of usage held (ending at the latest day)."""
+    last = s.scalar(select(func.max(UsageDaily.day)))
+    if last is None:
+        return None
+    return last - dt.timedelta(days=days - 1), last
+
+
+def classify_hosts(s: Session, matcher: Matcher, start: dt.date, end: dt.date) -> None:
+    hosts = s.scalars(select(UsageDaily.host).distinct().where(
+        UsageDaily.day.between(start, end))).all()
+    s.execute(delete(HostClass))
+    s.add_all(HostClass(host=h, match_kind=m.kind, subject=m.key, name=m.name,
+                        category=m.category, rule=m.rule)
+              for h in hosts for m in [matcher.classify(h)])
+    s.flush()
+
+
+def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
+    u, h = UsageDaily, HostClass
+    # Reach counts devices (client pseudonyms): a proxy user and the same
+    # device's DNS lookups must not count twice.
+    ident = func.nullif(u.client, "")
+    where = (u.day >= start, u.day <= end)
+    q = (select(h.subject, h.match_kind, func.min(h.name), func.min(h.category),
+                func.sum(u.events), func.sum(u.blocked), func.count(distinct(ident)),
+                func.count(distinct(case((u.population == "students", ident)))),
+                func.count(distinct(case((u.population == "staff", ident)))),
+                func.min(u.first_seen), func.max(u.last_seen))
+         .join(h, h.host == u.host).where(*where).group_by(h.subject, h.match_kind))
+    out: dict[tuple[str, str], Reach] = {}
+    for subj, mk, name, cat, ev, bl, cl, st, sf, fs, ls in s.execute(q):
+        out[(subj, mk)] = Reach(subj, mk, name, cat, int(ev or 0), int(bl or 0), cl, st, sf,
+                                _aware(fs), _aware(ls))
+    for col, attr in ((u.site, "sites"), (u.population, "populations"), (u.kind, "kinds"),
+                      (u.host, "hosts")):
+        q2 = (select(h.subject, h.match_kind, col).join(h, h.host == u.host).where(*where)
+              .group_by(h.subject, h.match_kind, col).order_by(col))
+        for subj, mk, val in s.execute(q2):
+            getattr(out[(subj, mk)], attr).append(val)
+    return sorted(out.values(), key=lambda r: (-r.clients, -r.events, r.subject))
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    if t is not None and t.tzinfo is None:
+        return t.replace(tzinfo=dt.UTC)
+    return t
+
+
+def _who(r: Reach) -> str:
+    parts = []
+    if r.students:
+        parts.append(f"{r.students} student{'s' if r.students != 1 else ''}")
+    if r.staff:
+        parts.append(f"{r.staff} staff")
+    other = r.clients - r.students - r.staff
+    if other > 0 or not parts:
+        parts.append(f"{max(other, 0)} other client{'s' if other != 1 else ''}")
+    n = len([x for x in r.sites if x != "unknown"])
+    where = f" at {n} site{'s' if n != 1 else ''}" if n else ""
+    via = "/".join(r.kinds)
+    return f"{', '.join(parts)}{where} ({via}, {r.events} events)"
+
+
+def _severity(score: int) -> str:
+    return SEVERITIES[max(0, min(score, 2))]
+
+
+def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBase,
+             matcher: Matcher, today: dt.date | None = None) -> list[Finding]:
+    """Re-evaluate every rule over the findings window and store the findings."""
+    today = today or dt.date.today()
+    cfg = settings.findings
+    risk = {a.id: a.student_data_risk for a in kb.apps}
+    now = dt.datetime.now(dt.UTC)
+    raised: list[dict[str, Any]] = []
+    with store.session() as s:
+        win = window(s, cfg.window_days)
+        if win is None:
+            return []
+        classify_hosts(s, matcher, *win)
+        for r in usage_by_subject(s, *win):
+            if r.match_kind in ("noise", "ip", "invalid"):
+                continue
+            product = catalog.by_id(r.subject) if r.match_kind == "district" else None
+            if product is None:
+                if r.clients < cfg.unvetted_min_clients or r.events < cfg.unvetted_min_events:
+                    continue
+                known = r.match_kind == "known"
+                score = 1 if known else 0
+                if risk.get(r.subject) == "high" and r.students:
+                    score += 1
+                if r.students >= cfg.high_severity_clients:
+                    score += 1
+                what = (f"{r.name} ({r.category})" if known else f"unknown domain {r.subject}")
+                raised.append(_finding("unvetted_app", r, f"Unvetted app in use: {what}",
+                                       _severity(score), "not in catalog",
+                                       f"in use without vetting by {_who(r)}"))
+                continue
+            if product.status in (Vetting.DENIED, Vetting.RETIRED):
+                raised.append(_finding(
+                    "denied_app", r, f"{product.status.value.capitalize()} app in use: {r.name}",
+                    "high", product.status.value,
+                    f"{product.status.value} in the catalog, yet used by {_who(r)}"))
+            elif product.status.allowed and product.contract_state(today) == "expired":
+                assert product.contract_expires is not None
+                score = 1 + (1 if r.students >= cfg.high_severity_clients else 0)
+                raised.append(_finding(
+                    "contract_expired", r, f"Contract expired, app in use: {r.name}",
+                    _severity(score), product.status.value,
+                    f"contract/DPA expired {product.contract_expires.isoformat()}, "
+                    f"still used by {_who(r)}"))
+        out = []
+        for f in raised:
+            row = s.scalars(select(Finding).where(Finding.rule == f["rule"],
+                                                  Finding.subject == f["subject"])).first()
+            if row is None:
+                row = Finding(**f, state="open", created_at=now, updated_at=now)
+                s.add(row)
+            else:
+                for k, v in f.items():
+                    setattr(row, k, v)
+                row.updated_at = now
+            out.append(row)
+        s.flush()
+    return out
+
+
+def _finding(rule: str, r: Reach, title: str, severity: str, status: str,
+             why: str) -> dict[str, Any]:
+    return {
+        "rule": rule, "subject": r.subject, "title": title, "severity": severity,
+        "explanation": f"{severity}: {why}", "product": r.name, "status": status,
+        "hosts": r.hosts[:50], "clients": r.clients, "students": r.students, "staff": r.staff,
+        "sites": r.sites, "populations": r.populations, "events": r.events,
+        "first_seen": r.first_seen, "last_seen": r.last_seen}
+
+
+def list_findings(store: Store) -> list[Finding]:
+    order = case({"high": 0, "medium": 1, "low": 2}, value=Finding.severity)
+    with store.session() as s:
+        return list(s.scalars(select(Finding).order_by(order, Finding.clients.desc(),
+                                                       Finding.subject)))

@@ -1,0 +1,333 @@
+"""Ingest: files -> collectors -> daily usage aggregates -> store.
+
+Each input is read from its checkpoint. Aggregates, the checkpoint, the
+quarantined samples and the run's counters are committed in one transaction
+every ``ingest.commit_lines`` lines and at the end, so a crash or a restart
+neither loses nor double-counts events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import glob
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from collectors.driver import Batch, FileIdentity, ReadStats, read_batches, settled
+from collectors.event import Event
+from collectors.registry import LogFormat, ParseContext, detect_file, get_format
+from sentinel.config import Settings, _zone
+from sentinel.errors import ConfigError
+from sentinel.privacy import Identities, load_or_create_key
+from sentinel.store import Store
+from sentinel.store.models import Checkpoint, IngestRun, Quarantine, UrlSample
+
+UPLOAD_METHODS = frozenset(("POST", "PUT", "PATCH"))
+UPLOAD_MIN_BYTES = 1024
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes consumed so far in this input, lines so far)."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Aggregator:
+    """Folds events into per-day usage.
+
+    The hot loop keys on the raw (kind, client, user, host) of each event;
+    sites, populations and pseudonyms are resolved once per unique key at flush.
+    """
+
+    def __init__(self, tz: dt.tzinfo, store_urls: bool = False) -> None:
+        self.tz = tz
+        self.store_urls = store_urls
+        self.days: dict[dt.date, dict[tuple[str, str, str, str], list[Any]]] = {}
+        self.urls: dict[tuple[dt.date, str, str], int] = {}
+        self._lo = self._hi = 0.0
+        self._cur: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._day: dt.date | None = None
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def _switch(self, ts: float) -> None:
+        day = dt.datetime.fromtimestamp(ts, self.tz).date()
+        start = dt.datetime.combine(day, dt.time(), self.tz).timestamp()
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), self.tz).timestamp()
+        self._lo, self._hi, self._day = start, end, day
+        self._cur = self.days.setdefault(day, {})
+
+    def add(self, events: Iterable[Event]) -> None:
+        key_of = itemgetter(1, 2, 3, 4)
+        lo, hi, cur = self._lo, self._hi, self._cur
+        first = last = None
+        for ev in events:
+            ts = ev[0]
+            if not lo <= ts < hi:
+                self._switch(ts)
+                lo, hi, cur = self._lo, self._hi, self._cur
+            key = key_of(ev)
+            r = cur.get(key)
+            if r is None:
+                cur[key] = r = [1, ts, ts, 0, 0, 0, 0]
+            else:
+                r[0] += 1
+                if ts > r[2]:
+                    r[2] = ts
+                elif ts < r[1]:
+                    r[1] = ts
+            if ev[5] != "allowed" or ev[10] is not None or ev[11] is not None:
+                self._extras(ev, r)
+            if first is None:
+                first = ts
+            last = ts
+        if first is not None and last is not None:
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
+
+    def _extras(self, ev: Event, r: list[Any]) -> None:
+        if ev.action == "blocked":
+            r[3] += 1
+        if ev.bytes_in:
+            r[4] += ev.bytes_in
+        if ev.bytes_out:
+            r[5] += ev.bytes_out
+            if ev.method in UPLOAD_METHODS and ev.bytes_out >= UPLOAD_MIN_BYTES:
+                r[6] += 1
+
+    def add_urls(self, events: Iterable[Event]) -> None:
+        for ev in events:
+            if ev.url and ev.host:
+                day = dt.datetime.fromtimestamp(ev.ts, self.tz).date()
+                key = (day, ev.host, strip_query(ev.url))
+                self.urls[key] = self.urls.get(key, 0) + 1
+
+    def flush(self, ids: Identities) -> list[dict[str, Any]]:
+        """The usage rows so far, identities resolved; then start afresh."""
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        utc = dt.UTC
+        for day, acc in self.days.items():
+            for (kind, client, user, host), r in acc.items():
+                site, population, c, u = ids.resolve(client, user)
+                key = (day, site, population, c, u, host, kind)
+                row = out.get(key)
+                if row is None:
+                    out[key] = {
+                        "day": day, "site": site, "population": population, "client": c,
+                        "user": u, "host": host, "kind": kind, "events": r[0], "blocked": r[3],
+                        "bytes_in": r[4], "bytes_out": r[5], "uploads": r[6],
+                        "first_seen": dt.datetime.fromtimestamp(r[1], utc),
+                        "last_seen": dt.datetime.fromtimestamp(r[2], utc)}
+                else:
+                    row["events"] += r[0]
+                    row["blocked"] += r[3]
+                    row["bytes_in"] += r[4]
+                    row["bytes_out"] += r[5]
+                    row["uploads"] += r[6]
+                    row["first_seen"] = min(row["first_seen"], dt.datetime.fromtimestamp(r[1], utc))
+                    row["last_seen"] = max(row["last_seen"], dt.datetime.fromtimestamp(r[2], utc))
+        self.days.clear()
+        self._lo = self._hi = 0.0
+        return list(out.values())
+
+
+def strip_query(url: str) -> str:
+    for sep in "?#;":
+        cut = url.find(sep)
+        if cut >= 0:
+            url = url[:cut]
+    return url
+
+
+@dataclass
+class InputResult:
+    path: str
+    format: str
+    status: str
+    stats: ReadStats
+    run_id: int | None = None
+    start_offset: int = 0
+    end_offset: int = 0
+    first_event: dt.datetime | None = None
+    last_event: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "status": self.status,
+                "read": self.stats.read, "parsed": self.stats.parsed,
+                "ignored": self.stats.ignored, "rejected": self.stats.rejected,
+                "decode_errors": self.stats.decode_errors,
+                "reject_reasons": dict(self.stats.reasons),
+                "start_offset": self.start_offset, "end_offset": self.end_offset}
+
+
+@dataclass
+class ScanResult:
+    inputs: list[InputResult] = field(default_factory=list)
+
+
+def expand_inputs(settings: Settings, paths: list[Path]) -> list[tuple[Path, str | None, dt.tzinfo]]:
+    """Files to read, each with its format name (None: detect) and zone."""
+    tz = settings.tz
+    if paths:
+        out = []
+        for p in paths:
+            if p.is_dir():
+                out.extend((f, None, tz) for f in sorted(p.iterdir()) if f.is_file())
+            elif p.is_file():
+                out.append((p, None, tz))
+            else:
+                raise ConfigError("no such file", str(p))
+        return out
+    found = []
+    for i, src in enumerate(settings.sources):
+        matches = sorted(glob.glob(src.path))
+        if not matches:
+            continue
+        stz = _zone(src.timezone) if src.timezone else tz
+        found.extend((Path(m), src.format, stz) for m in matches)
+        del i
+    return found
+
+
+def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
+         format_name: str | None = None, progress: Callable[[str, int], Progress] | None = None,
+         ) -> ScanResult:
+    ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
+    result = ScanResult()
+    inputs = expand_inputs(settings, paths or [])
+    fixed = get_format(format_name) if format_name else None
+    for path, fmt_name, tz in inputs:
+        fmt = fixed or (get_format(fmt_name) if fmt_name else detect_file(path))
+        cb = progress(str(path), path.stat().st_size) if progress else None
+        result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb))
+    with store.session() as s:
+        cutoff = dt.date.today() - dt.timedelta(days=settings.privacy.retention_days)
+        store.purge_usage(s, cutoff)
+        _purge_quarantine(s, settings)
+    return result
+
+
+def _purge_quarantine(s: Session, settings: Settings) -> None:
+    from sqlalchemy import delete
+    cutoff = utcnow() - dt.timedelta(days=settings.privacy.quarantine_retention_days)
+    s.execute(delete(Quarantine).where(Quarantine.created_at < cutoff))
+
+
+def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, fmt: LogFormat,
+                tz: dt.tzinfo, progress: Progress | None = None) -> InputResult:
+    ident = FileIdentity.of(path)
+    stats = ReadStats()
+    with store.session() as s:
+        cp = store.find_checkpoint(s, ident.fingerprint, ident.fp_len, ident.prefix_hash)
+        cp_id = cp.id if cp else None
+        offset, line, mid = (cp.offset, cp.line, cp.mid_line) if cp else (0, 0, False)
+        run = IngestRun(source=str(path), format=fmt.name, kind=fmt.kind, file_size=ident.size,
+                        inode=ident.inode, fingerprint=ident.fingerprint, start_offset=offset,
+                        end_offset=offset, reasons={}, status="running", started_at=utcnow())
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    ref = dt.datetime.fromtimestamp(ident.mtime, dt.UTC)
+    parser = fmt.make_parser(ParseContext(tz=tz, reference=ref))
+    final = ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
+    agg = Aggregator(settings.tz, settings.privacy.store_urls)
+    samples: list[Quarantine] = []
+    cap, kept = settings.privacy.quarantine_samples, 0
+    pending_lines = 0
+    last: Batch | None = None
+    start_offset = offset
+    result = InputResult(str(path), fmt.name, "running", stats, run_id, offset, offset)
+
+    def commit(batch: Batch, status: str) -> None:
+        nonlocal cp_id, samples
+        rows = agg.flush(ids)
+        with store.session() as s:
+            store.upsert_usage(s, rows)
+            if agg.urls:
+                _upsert_urls(s, agg.urls)
+                agg.urls.clear()
+            cp_obj = s.get(Checkpoint, cp_id) if cp_id else None
+            if cp_obj is None:
+                cp_obj = Checkpoint(fingerprint=ident.fingerprint, fp_len=ident.fp_len,
+                                    path=str(path), inode=ident.inode, format=fmt.name,
+                                    offset=0, line=0, updated_at=utcnow())
+                s.add(cp_obj)
+            cp_obj.fingerprint, cp_obj.fp_len = ident.fingerprint, ident.fp_len
+            cp_obj.path, cp_obj.inode = str(path), ident.inode
+            cp_obj.offset, cp_obj.line, cp_obj.mid_line = batch.offset, batch.line, batch.mid_line
+            cp_obj.updated_at = utcnow()
+            s.add_all(samples)
+            samples = []
+            r = s.get(IngestRun, run_id)
+            assert r is not None
+            r.end_offset = batch.offset
+            r.lines_read, r.parsed, r.ignored = stats.read, stats.parsed, stats.ignored
+            r.rejected, r.decode_errors = stats.rejected, stats.decode_errors
+            r.reasons = dict(stats.reasons)
+            r.first_event = _utc(agg.first)
+            r.last_event = _utc(agg.last)
+            r.status = status
+            if status != "running":
+                r.ended_at = utcnow()
+            s.flush()
+            cp_id = cp_obj.id
+
+    gc_was = gc.isenabled()
+    gc.disable()  # the hot loop makes no cycles; collection only costs time here
+    try:
+        for batch in read_batches(path, parser, stats, offset=offset, line=line,
+                                  skip_partial=mid, final=final,
+                                  max_line=settings.ingest.max_line_bytes):
+            agg.add(batch.events)
+            if agg.store_urls:
+                agg.add_urls(batch.events)
+            for rej in batch.rejected:
+                if kept < cap:
+                    kept += 1
+                    samples.append(Quarantine(run_id=run_id, line=rej.line, reason=rej.reason,
+                                              raw=rej.raw, created_at=utcnow()))
+            pending_lines += batch.line - (last.line if last else line)
+            last = batch
+            if progress:
+                progress(batch.offset - start_offset, stats.read)
+            if pending_lines >= settings.ingest.commit_lines:
+                commit(batch, "running")
+                pending_lines = 0
+    except BaseException as exc:
+        with store.session() as s:
+            r = s.get(IngestRun, run_id)
+            if r is not None:
+                r.status, r.error, r.ended_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+        raise
+    finally:
+        if gc_was:
+            gc.enable()
+    end = last or Batch([], [], offset, line, mid)
+    result.status = "completed" if last else "unchanged"
+    commit(end, result.status)
+    result.end_offset = end.offset
+    result.first_event, result.last_event = _utc(agg.first), _utc(agg.last)
+    return result
+
+
+def _utc(ts: float | None) -> dt.datetime | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+def _upsert_urls(s: Session, urls: dict[tuple[dt.date, str, str], int]) -> None:
+    from sqlalchemy import select
+    for (day, host, url), n in urls.items():
+        row = s.scalars(select(UrlSample).where(
+            UrlSample.day == day, UrlSample.host == host, UrlSample.url == url)).first()
+        if row is None:
+            s.add(UrlSample(day=day, host=host, url=url[:2048], events=n))
+        else:
+            row.events += n

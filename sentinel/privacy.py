@@ -1,0 +1,91 @@
+"""Identity handling: sites and populations from networks, keyed pseudonyms.
+
+Client addresses and user names are replaced with HMAC-SHA256 pseudonyms under
+a key that never leaves the data directory, unless the population's policy in
+the config says ``keep`` or ``drop``. Pseudonyms are stable across runs (same
+key), so reach can be counted, but cannot be reversed without the key: a
+reviewer who must identify a device recomputes the pseudonym of a candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+from sentinel.config import Settings
+
+KEY_FILE = "pseudonym.key"
+UNKNOWN_SITE = "unknown"
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The pseudonym key, created (mode 0600) on first use."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) < 32:
+            from sentinel.errors import ConfigError
+            raise ConfigError("pseudonym key is shorter than 32 bytes", str(path)) from None
+        return key
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+class NetworkMap:
+    """Longest-prefix match of client addresses to (site, population)."""
+
+    def __init__(self, settings: Settings) -> None:
+        nets = [(ipaddress.ip_network(n.cidr), n.site, n.population) for n in settings.networks]
+        nets.sort(key=lambda t: t[0].prefixlen, reverse=True)
+        self._nets = nets
+
+    def lookup(self, address: str) -> tuple[str, str]:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return UNKNOWN_SITE, "unknown"
+        for net, site, population in self._nets:
+            if ip.version == net.version and ip in net:
+                return site, population
+        return UNKNOWN_SITE, "unknown"
+
+
+class Identities:
+    """Turns a raw (client, user) pair into what may be stored."""
+
+    def __init__(self, settings: Settings, key: bytes) -> None:
+        self._key = key
+        self._policy = settings.privacy.identity
+        self._networks = NetworkMap(settings)
+        self._cache: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{kind[0]}_{digest[:16]}"
+
+    def resolve(self, client: str, user: str) -> tuple[str, str, str, str]:
+        """(site, population, stored client, stored user) for a raw pair."""
+        got = self._cache.get((client, user))
+        if got is not None:
+            return got
+        site, population = self._networks.lookup(client)
+        policy = self._policy.get(population, "pseudonymize")  # type: ignore[call-overload]
+        if policy == "keep":
+            out = (site, population, client, user)
+        elif policy == "drop":
+            out = (site, population, "", "")
+        else:
+            out = (site, population,
+                   self.pseudonym("client", client) if client else "",
+                   self.pseudonym("user", user.lower()) if user else "")
+        self._cache[(client, user)] = out
+        return out

@@ -1,0 +1,129 @@
+"""The shadow-IT report: terminal tables (rich) and a self-contained HTML file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import func, select
+
+import sentinel
+from catalog.model import Catalog
+from sentinel.config import Settings
+from sentinel.findings import Reach, list_findings, usage_by_subject, window
+from sentinel.store import Store
+from sentinel.store.models import Finding, IngestRun
+from sentinel.textsafe import printable
+
+
+@dataclass
+class ProductRow:
+    reach: Reach
+    status: str
+    contract: str
+
+
+@dataclass
+class ReportData:
+    district: str
+    generated_at: dt.datetime
+    start: dt.date | None
+    end: dt.date | None
+    runs: list[IngestRun] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    products: list[ProductRow] = field(default_factory=list)
+    unknown: list[Reach] = field(default_factory=list)
+    coverage: dict[str, int] = field(default_factory=dict)
+    noise: list[Reach] = field(default_factory=list)
+
+    @property
+    def total_events(self) -> int:
+        return sum(self.coverage.values())
+
+    def share(self, kind: str) -> float:
+        total = self.total_events
+        return self.coverage.get(kind, 0) / total if total else 0.0
+
+
+def build_report(settings: Settings, store: Store, catalog: Catalog,
+                 today: dt.date | None = None) -> ReportData:
+    today = today or dt.date.today()
+    data = ReportData(settings.district.name, dt.datetime.now(dt.UTC), None, None)
+    data.findings = list_findings(store)
+    with store.session() as s:
+        latest = (select(IngestRun.source, func.max(IngestRun.id)).group_by(IngestRun.source))
+        ids = [row[1] for row in s.execute(latest)]
+        data.runs = list(s.scalars(select(IngestRun).where(IngestRun.id.in_(ids))
+                                   .order_by(IngestRun.source)))
+        win = window(s, settings.findings.window_days)
+        if win is None:
+            return data
+        data.start, data.end = win
+        for r in usage_by_subject(s, *win):
+            data.coverage[r.match_kind] = data.coverage.get(r.match_kind, 0) + r.events
+            if r.match_kind == "district":
+                p = catalog.by_id(r.subject)
+                status = p.status.value if p else "?"
+                contract = p.contract_state(today) if p else "none"
+                if p and p.contract_expires:
+                    contract = f"{contract} ({p.contract_expires.isoformat()})"
+                data.products.append(ProductRow(r, status, contract))
+            elif r.match_kind == "known":
+                data.products.append(ProductRow(r, "not in catalog", "none"))
+            elif r.match_kind == "unknown":
+                data.unknown.append(r)
+            else:
+                data.noise.append(r)
+    return data
+
+
+def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None:
+    period = f"{data.start} to {data.end}" if data.start else "no usage yet"
+    console.print(Text(f"{printable(data.district)} — shadow-IT summary, {period}", style="bold"))
+    t = Table(title="Inputs", title_justify="left")
+    for col in ("source", "format", "status", "read", "parsed", "ignored", "rejected"):
+        t.add_column(col, justify="right" if col in ("read", "parsed", "ignored", "rejected")
+                     else "left")
+    for r in data.runs:
+        t.add_row(Text(printable(r.source, 60)), r.format, r.status, f"{r.lines_read:,}",
+                  f"{r.parsed:,}", f"{r.ignored:,}", f"{r.rejected:,}")
+    console.print(t)
+    t = Table(title=f"Findings ({len(data.findings)})", title_justify="left")
+    for col in ("severity", "rule", "subject", "clients", "students", "sites", "explanation"):
+        t.add_column(col)
+    for f in data.findings[:limit]:
+        style = {"high": "bold red", "medium": "yellow"}.get(f.severity, "")
+        t.add_row(Text(f.severity, style=style), f.rule, Text(printable(f.product or f.subject, 40)),
+                  str(f.clients), str(f.students), str(len(f.sites)),
+                  Text(printable(f.explanation, 90)))
+    console.print(t)
+    t = Table(title="Apps in use", title_justify="left")
+    for col in ("app", "catalog status", "contract", "clients", "students", "sites", "events"):
+        t.add_column(col)
+    for p in data.products[:limit]:
+        r = p.reach
+        t.add_row(Text(printable(r.name, 40)), p.status, p.contract, str(r.clients),
+                  str(r.students), str(len(r.sites)), f"{r.events:,}")
+    console.print(t)
+    cov = ", ".join(f"{k} {data.share(k):.1%}" for k in sorted(data.coverage))
+    console.print(Text(f"Coverage of {data.total_events:,} events: {cov}"))
+
+
+_ENV = Environment(loader=PackageLoader("sentinel", "templates"),
+                   autoescape=select_autoescape(default=True, default_for_string=True))
+_ENV.filters["printable"] = printable
+
+
+def render_html(data: ReportData) -> str:
+    return _ENV.get_template("report.html").render(d=data, version=sentinel.__version__)
+
+
+def write_html(data: ReportData, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(data), encoding="utf-8")
+    return path

@@ -1,0 +1,135 @@
+"""The store: SQLite (default, WAL) or PostgreSQL, migrated by Alembic on open."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from sentinel.errors import StorageError
+from sentinel.store.models import USAGE_KEY, Base, Checkpoint, UsageDaily
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+UPSERT_BATCH = 5000
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+class Store:
+    """Owns the engine. Open with `Store.open(url)`; migrations run then."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        try:
+            engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StorageError(f"bad database URL {url!r}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "head")
+        except OperationalError as exc:
+            raise StorageError(f"cannot open the database: {exc.orig}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            try:
+                yield s
+                s.commit()
+            except Exception:
+                s.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- usage ---------------------------------------------------------------
+
+    def upsert_usage(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Add rows to the daily aggregates in batches of one statement each."""
+        table = UsageDaily.__table__
+        ins: Any = (postgresql.insert(table) if self.dialect == "postgresql"
+                    else sqlite.insert(table))
+        ex = ins.excluded
+        lo, hi = (func.least, func.greatest) if self.dialect == "postgresql" else (func.min, func.max)
+        stmt = ins.on_conflict_do_update(
+            index_elements=list(USAGE_KEY),
+            set_={
+                "events": table.c.events + ex.events,
+                "blocked": table.c.blocked + ex.blocked,
+                "bytes_in": table.c.bytes_in + ex.bytes_in,
+                "bytes_out": table.c.bytes_out + ex.bytes_out,
+                "uploads": table.c.uploads + ex.uploads,
+                "first_seen": lo(table.c.first_seen, ex.first_seen),
+                "last_seen": hi(table.c.last_seen, ex.last_seen),
+            },
+        )
+        for i in range(0, len(rows), UPSERT_BATCH):
+            s.execute(stmt, list(rows[i : i + UPSERT_BATCH]))
+
+    def purge_usage(self, s: Session, before: dt.date) -> int:
+        res = s.execute(delete(UsageDaily).where(UsageDaily.day < before))
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def find_checkpoint(self, s: Session, fingerprint: str, fp_len: int,
+                        prefix_hash: Any) -> Checkpoint | None:
+        """The checkpoint of this stream, if any.
+
+        A full-length fingerprint identifies a stream wherever it moved (rotation,
+        gzip). A file that was shorter than the fingerprint when last read is
+        matched by the hash of the same prefix now.
+        """
+        got = s.scalars(select(Checkpoint).where(
+            Checkpoint.fingerprint == fingerprint, Checkpoint.fp_len == fp_len)).first()
+        if got is not None:
+            return got
+        for cp in s.scalars(select(Checkpoint).where(Checkpoint.fp_len < fp_len)):
+            if prefix_hash(cp.fp_len) == cp.fingerprint:
+                return cp
+        return None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+__all__ = ["Base", "StorageError", "Store"]

@@ -1,0 +1,176 @@
+"""Database schema (SQLAlchemy 2). Changes go through an Alembic migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+TS = DateTime(timezone=True)
+
+
+class IngestRun(Base):
+    """One read of one input: what it was, how far it got, what it rejected."""
+
+    __tablename__ = "ingest_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    inode: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    start_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    end_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    lines_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    parsed: Mapped[int] = mapped_column(BigInteger, default=0)
+    ignored: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    decode_errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_event: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    last_event: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    """running, completed, unchanged or failed."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(TS)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+
+
+class Checkpoint(Base):
+    """How far a log stream has been read. Written in the same transaction as
+    the usage it produced, so a crash neither loses nor double-counts."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    fp_len: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    inode: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    """Bytes of the decompressed stream consumed."""
+    line: Mapped[int] = mapped_column(BigInteger)
+    mid_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    format: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class Quarantine(Base):
+    """Samples of rejected lines, with the reason (all of them are counted in the run)."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+USAGE_KEY = ("day", "site", "population", "client", "user", "host", "kind")
+
+
+class UsageDaily(Base):
+    """Daily usage: one row per day × site × population × client × user × host × kind."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (
+        UniqueConstraint(*USAGE_KEY, name="uq_usage_daily_key"),
+        Index("ix_usage_daily_host_day", "host", "day"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    site: Mapped[str] = mapped_column(String(128))
+    population: Mapped[str] = mapped_column(String(16))
+    client: Mapped[str] = mapped_column(String(64))
+    """Pseudonym (or the address, or '' by the population's identity policy)."""
+    user: Mapped[str] = mapped_column(String(256))
+    host: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    blocked: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    uploads: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[dt.datetime] = mapped_column(TS)
+    last_seen: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class UrlSample(Base):
+    """Full URLs, query strings stripped; only written when privacy.store_urls is on."""
+
+    __tablename__ = "url_samples"
+    __table_args__ = (UniqueConstraint("day", "host", "url", name="uq_url_samples_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    host: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Finding(Base):
+    """One problem per rule and subject (a product, or a domain)."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("rule", "subject", name="uq_findings_rule_subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), default="open")
+    explanation: Mapped[str] = mapped_column(Text)
+    product: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Catalog status of the subject when last evaluated."""
+    hosts: Mapped[list[Any]] = mapped_column(default=list)
+    clients: Mapped[int] = mapped_column(Integer, default=0)
+    students: Mapped[int] = mapped_column(Integer, default=0)
+    staff: Mapped[int] = mapped_column(Integer, default=0)
+    sites: Mapped[list[Any]] = mapped_column(default=list)
+    populations: Mapped[list[Any]] = mapped_column(default=list)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[dt.datetime] = mapped_column(TS)
+    last_seen: Mapped[dt.datetime] = mapped_column(TS)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    updated_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HostClass(Base):
+    """How each host seen in usage classified at the last evaluation (derived)."""
+
+    __tablename__ = "host_class"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    match_kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(255))

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sentinel.config import Settings, load_settings
+from sentinel.store import Store
+
+DATA = Path(__file__).parent / "data"
+PG_URL = os.environ.get("SENTINEL_TEST_DATABASE_URL")
+
+
+def _pg_schema_url() -> Iterator[str]:
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database on each backend (PostgreSQL when configured)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sentinel.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("SENTINEL_TEST_DATABASE_URL is not set (make test under .ci/run sets it)")
+    yield from _pg_schema_url()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store.open(db_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return load_settings(None, {
+        "storage.data_dir": str(tmp_path / "data"),
+        "storage.database_url": db_url,
+        "district.timezone": "UTC",
+        "networks": [
+            {"cidr": "10.10.0.0/18", "site": "High", "population": "students"},
+            {"cidr": "10.10.64.0/22", "site": "High", "population": "staff"},
+        ],
+    }, env={})

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, select
+
+from sentinel.store import Store
+from sentinel.store.models import UsageDaily
+
+T = dt.datetime(2026, 11, 29, 10, tzinfo=dt.UTC)
+
+
+def row(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "day": dt.date(2026, 11, 29), "site": "High", "population": "students", "client": "c_1",
+        "user": "", "host": "a.example", "kind": "dns", "events": 1, "blocked": 0,
+        "bytes_in": 0, "bytes_out": 0, "uploads": 0, "first_seen": T, "last_seen": T}
+    base.update(kw)
+    return base
+
+
+def test_migrations_create_the_schema(store: Store) -> None:
+    names = set(inspect(store.engine).get_table_names())
+    assert {"usage_daily", "checkpoints", "ingest_runs", "quarantine", "findings",
+            "alembic_version"} <= names
+    store.migrate()  # idempotent
+
+
+def test_upsert_adds_counts_and_widens_the_time_range(store: Store) -> None:
+    later = T + dt.timedelta(hours=3)
+    earlier = T - dt.timedelta(hours=1)
+    with store.session() as s:
+        store.upsert_usage(s, [row(events=2, bytes_in=10), row(host="b.example")])
+    with store.session() as s:
+        store.upsert_usage(s, [row(events=3, bytes_in=5, blocked=1, last_seen=later,
+                                   first_seen=earlier)])
+    with store.session() as s:
+        got = s.scalars(select(UsageDaily).where(UsageDaily.host == "a.example")).one()
+        assert (got.events, got.bytes_in, got.blocked) == (5, 15, 1)
+        first = got.first_seen.replace(tzinfo=dt.UTC) if got.first_seen.tzinfo is None else got.first_seen
+        last = got.last_seen.replace(tzinfo=dt.UTC) if got.last_seen.tzinfo is None else got.last_seen
+        assert (first, last) == (earlier, later)
+        assert len(s.scalars(select(UsageDaily)).all()) == 2
+
+
+def test_batches_larger_than_one_statement(store: Store) -> None:
+    rows = [row(client=f"c_{i}") for i in range(12_000)]
+    with store.session() as s:
+        store.upsert_usage(s, rows)
+    with store.session() as s:
+        assert len(s.scalars(select(UsageDaily.id)).all()) == 12_000
+
+
+def test_purge_enforces_retention(store: Store) -> None:
+    with store.session() as s:
+        store.upsert_usage(s, [row(day=dt.date(2020, 1, 1)), row()])
+    with store.session() as s:
+        assert store.purge_usage(s, dt.date(2025, 1, 1)) == 1
+    with store.session() as s:
+        assert [r.day for r in s.scalars(select(UsageDaily))] == [dt.date(2026, 11, 29)]
