@@ -112,6 +112,8 @@ class Ingest(_Model):
     max_line_bytes: int = Field(default=65536, ge=256)
     commit_lines: int = Field(default=1_000_000, ge=1000)
     """Aggregates and checkpoint are committed together every this many lines."""
+    max_keys: int = Field(default=200_000, ge=1000)
+    """...or as soon as this many aggregate rows are pending (bounds memory)."""
 
 
 class Settings(_Model):
@@ -201,7 +203,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Relative paths in a config file are relative to the file."""
     storage = data.get("storage")
     if isinstance(storage, dict) and isinstance(storage.get("data_dir"), str):
-        storage["data_dir"] = str(base / storage["data_dir"])
+        storage["data_dir"] = os.path.normpath(base / storage["data_dir"])
     cat = data.get("catalog")
     if isinstance(cat, dict) and isinstance(cat.get("path"), str):
         cat["path"] = str(base / cat["path"])

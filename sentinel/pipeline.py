@@ -103,6 +103,9 @@ class Aggregator:
             if ev.method in UPLOAD_METHODS and ev.bytes_out >= UPLOAD_MIN_BYTES:
                 r[6] += 1
 
+    def keys(self) -> int:
+        return sum(len(acc) for acc in self.days.values())
+
     def add_urls(self, events: Iterable[Event]) -> None:
         for ev in events:
             if ev.url and ev.host:
@@ -298,7 +301,8 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
             last = batch
             if progress:
                 progress(batch.offset - start_offset, stats.read)
-            if pending_lines >= settings.ingest.commit_lines:
+            if (pending_lines >= settings.ingest.commit_lines
+                    or agg.keys() >= settings.ingest.max_keys):
                 commit(batch, "running")
                 pending_lines = 0
     except BaseException as exc:
