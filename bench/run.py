@@ -34,7 +34,7 @@ def generate(path: Path, lines: int, seed: int = 11) -> None:
     rng = random.Random(seed)
     hosts = list(NOISE) + [h for p in PRODUCTS for h in p[5]] + [h for u in UNVETTED for h in u[1]]
     hosts += [f"cdn{i}.longtail{i % 997}.com" for i in range(3000)]
-    clients = [f"10.{10 + i % 6}.{(i // 250) % 64}.{i % 250 + 2}" for i in range(20_000)]
+    clients = [f"10.{10 + i % 6}.{(i // 250) % 64}.{i % 250 + 2}" for i in range(2_000)]
     # Each device keeps returning to its own few dozen hosts, as real ones do.
     habits = [[hosts[rng.randrange(len(hosts))] for _ in range(40)] for _ in clients]
     tmp = path.with_suffix(".tmp")

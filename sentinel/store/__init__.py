@@ -79,6 +79,18 @@ class Store:
 
     def upsert_usage(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Add rows to the daily aggregates in batches of one statement each."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            # Straight to the driver: SQLAlchemy's per-row bind processing
+            # cost more than SQLite itself. Values are written in the exact
+            # text form SQLAlchemy's Date/DateTime types read back.
+            s.connection().exec_driver_sql(_SQLITE_UPSERT, [
+                (r["day"].isoformat(), r["site"], r["population"], r["client"], r["user"],
+                 r["host"], r["kind"], r["events"], r["blocked"], r["bytes_in"], r["bytes_out"],
+                 r["uploads"], _sqlite_ts(r["first_seen"]), _sqlite_ts(r["last_seen"]))
+                for r in rows])
+            return
         table = UsageDaily.__table__
         ins: Any = (postgresql.insert(table) if self.dialect == "postgresql"
                     else sqlite.insert(table))
@@ -121,6 +133,22 @@ class Store:
             if prefix_hash(cp.fp_len) == cp.fingerprint:
                 return cp
         return None
+
+
+_SQLITE_UPSERT = (
+    "INSERT INTO usage_daily (day, site, population, client, user, host, kind, events, blocked,"
+    " bytes_in, bytes_out, uploads, first_seen, last_seen)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (day, site, population, client, user, host, kind) DO UPDATE SET"
+    " events = events + excluded.events, blocked = blocked + excluded.blocked,"
+    " bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,"
+    " uploads = uploads + excluded.uploads,"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen)")
+
+
+def _sqlite_ts(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
