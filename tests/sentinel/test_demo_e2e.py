@@ -30,6 +30,9 @@ def test_demo_scan_names_the_planted_problems(tmp_path: Path) -> None:
         assert any(name in p for p in by_rule["unvetted_app"]), (name, by_rule)
     assert set(PLANTED["denied"]) <= by_rule["denied_app"]
     assert set(PLANTED["contract_expired"]) <= by_rule["contract_expired"]
+    # Nothing else: infrastructure noise and approved apps are never "unvetted".
+    assert all(any(name in p for name in PLANTED["unvetted"]) for p in by_rule["unvetted_app"]), \
+        by_rule["unvetted_app"]
     catalog_names = {p[0] for p in PRODUCTS}
     assert not by_rule["unvetted_app"] & catalog_names
     formats = {i["path"].rsplit("/", 1)[-1]: i for i in out["inputs"]}
