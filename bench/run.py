@@ -59,13 +59,14 @@ def generate(path: Path, lines: int, seed: int = 11) -> None:
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one child process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    if status != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{cmd[0]} failed: {err}")
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: wait4 cannot deadlock on it
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        if status != 0:
+            err.seek(0)
+            raise SystemExit(f"{cmd[0]} failed: {err.read().decode(errors='replace')}")
     return elapsed, usage.ru_maxrss / 1024
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -86,28 +86,17 @@ class Store:
             # cost more than SQLite itself. Values are written in the exact
             # text form SQLAlchemy's Date/DateTime types read back.
             s.connection().exec_driver_sql(_SQLITE_UPSERT, [
-                (r["day"].isoformat(), r["site"], r["population"], r["client"], r["user"],
-                 r["host"], r["kind"], r["events"], r["blocked"], r["bytes_in"], r["bytes_out"],
-                 r["uploads"], _sqlite_ts(r["first_seen"]), _sqlite_ts(r["last_seen"]))
+                (*(r[c] for c in _PLAIN_COLUMNS), r["day"].isoformat(),
+                 _sqlite_ts(r["first_seen"]), _sqlite_ts(r["last_seen"]))
                 for r in rows])
             return
         table = UsageDaily.__table__
-        ins: Any = (postgresql.insert(table) if self.dialect == "postgresql"
-                    else sqlite.insert(table))
+        ins: Any = postgresql.insert(table)
         ex = ins.excluded
-        lo, hi = (func.least, func.greatest) if self.dialect == "postgresql" else (func.min, func.max)
-        stmt = ins.on_conflict_do_update(
-            index_elements=list(USAGE_KEY),
-            set_={
-                "events": table.c.events + ex.events,
-                "blocked": table.c.blocked + ex.blocked,
-                "bytes_in": table.c.bytes_in + ex.bytes_in,
-                "bytes_out": table.c.bytes_out + ex.bytes_out,
-                "uploads": table.c.uploads + ex.uploads,
-                "first_seen": lo(table.c.first_seen, ex.first_seen),
-                "last_seen": hi(table.c.last_seen, ex.last_seen),
-            },
-        )
+        set_ = {c: table.c[c] + ex[c] for c in USAGE_SUMS}
+        set_["first_seen"] = func.least(table.c.first_seen, ex.first_seen)
+        set_["last_seen"] = func.greatest(table.c.last_seen, ex.last_seen)
+        stmt = ins.on_conflict_do_update(index_elements=list(USAGE_KEY), set_=set_)
         for i in range(0, len(rows), UPSERT_BATCH):
             s.execute(stmt, list(rows[i : i + UPSERT_BATCH]))
 
@@ -135,15 +124,14 @@ class Store:
         return None
 
 
+USAGE_SUMS = ("events", "blocked", "bytes_in", "bytes_out", "uploads")
+_PLAIN_COLUMNS = tuple(c for c in USAGE_KEY if c != "day") + USAGE_SUMS
 _SQLITE_UPSERT = (
-    "INSERT INTO usage_daily (day, site, population, client, user, host, kind, events, blocked,"
-    " bytes_in, bytes_out, uploads, first_seen, last_seen)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (day, site, population, client, user, host, kind) DO UPDATE SET"
-    " events = events + excluded.events, blocked = blocked + excluded.blocked,"
-    " bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,"
-    " uploads = uploads + excluded.uploads,"
-    " first_seen = min(first_seen, excluded.first_seen),"
+    f"INSERT INTO usage_daily ({', '.join(_PLAIN_COLUMNS)}, day, first_seen, last_seen)"
+    f" VALUES ({', '.join('?' * (len(_PLAIN_COLUMNS) + 3))})"
+    f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
+    + ", first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen)")
 
 
