@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from catalog.errors import CatalogError
+from catalog.kb import _Loader
 from catalog.model import Catalog, Product, parse_status, slug
 from collectors.hosts import normalize_host
 
@@ -43,7 +44,7 @@ def _from_csv(text: str, where: str) -> Catalog:
 
 def _from_yaml(text: str, where: str) -> Catalog:
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{where}: not valid YAML: {exc}") from None
     items = doc.get("products") if isinstance(doc, dict) else doc

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from collectors.base import LineParser
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.registry import LineParser, is_gzip
+from collectors.fold import Folder
+from collectors.registry import is_gzip
 
 CHUNK = 1 << 20
 MAX_LINE = 64 * 1024
@@ -114,6 +116,7 @@ def read_batches(
     final: bool = True,
     max_line: int = MAX_LINE,
     chunk: int = CHUNK,
+    folder: Folder | None = None,
 ) -> Iterator[Batch]:
     """Parse ``path`` from ``offset`` (the byte after line number ``line``).
 
@@ -121,6 +124,8 @@ def read_batches(
     has since grown; the rest of that line is rejected, not read twice.
     ``final``: parse a last line that has no newline (otherwise leave it for
     the next read, as a writer may still be writing it).
+    ``folder``: the format's compiled fold; the lines it takes are counted as
+    parsed and left in it (``folder.drain()``), the rest are parsed here.
     """
     with open_stream(path) as fh:
         if offset:
@@ -162,7 +167,11 @@ def read_batches(
             else:
                 pending, buf = buf[: cut + 1], buf[cut + 1 :]
             start_line = line
-            batch = _parse_chunk(pending, parse, stats, line, dropping, drop_reason, max_line)
+            if folder is not None:
+                batch = _fold_chunk(pending, folder, parse, stats, line, dropping, drop_reason,
+                                    max_line)
+            else:
+                batch = _parse_chunk(pending, parse, stats, line, dropping, drop_reason, max_line)
             dropping = False
             pos += len(pending)
             line = batch.line
@@ -224,6 +233,56 @@ def _parse_chunk(
     stats.ignored += ignored
     stats.parsed += len(events)
     return Batch(events, rejected, 0, line)
+
+
+def _fold_chunk(
+    data: bytes, folder: Folder, parse: LineParser, stats: ReadStats, line: int,
+    dropping: bool, drop_reason: str, max_line: int,
+) -> Batch:
+    """Let the folder take what it can; parse the rest as `_parse_chunk` would."""
+    rejected: list[Rejected] = []
+    if dropping and data:
+        nl = data.find(b"\n")
+        tail, data = (data, b"") if nl < 0 else (data[:nl], data[nl + 1 :])
+        text = tail.decode("utf-8", errors="replace")
+        if drop_reason and text.strip():
+            stats.read += 1
+            _reject(stats, rejected, line, drop_reason, text)
+    if not data:
+        return Batch([], rejected, 0, line)
+    count, slow = folder.fold(data)
+    stats.read += count
+    stats.parsed += count - len(slow)
+    events: list[Event] = []
+    if slow:
+        pieces = data.split(b"\n")
+        for i in slow:
+            n = line + i + 1
+            raw = pieces[i]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", errors="replace")
+                stats.decode_errors += 1
+            if text and text[-1] == "\r":
+                text = text[:-1]
+            if len(text) > max_line:
+                _reject(stats, rejected, n, f"line longer than {max_line} bytes", text)
+                continue
+            try:
+                ev = parse(text, n)
+            except ParseError as exc:
+                if not text or text.isspace():
+                    stats.ignored += 1
+                else:
+                    _reject(stats, rejected, n, exc.reason, text)
+                continue
+            if ev is None:
+                stats.ignored += 1
+            else:
+                stats.parsed += 1
+                events.append(ev)
+    return Batch(events, rejected, 0, line + count)
 
 
 def _clean(lines: list[str], line: int, stats: ReadStats, rejected: list[Rejected],

@@ -6,44 +6,12 @@ A plain dict maps names to formats; adding a format is one module exposing a
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.errors import FormatError
-from collectors.event import Event
-
-LineParser = Callable[[str, int], Event | None]
-"""Parses one line (without its newline) found at a line number.
-
-Returns an event, or None for a line that is valid but carries no event
-(another log category, a header, a cache-hit echo). Raises ParseError for a
-line that is not valid in the format.
-"""
-
-
-@dataclass(frozen=True)
-class ParseContext:
-    """What a parser needs to know about its source."""
-
-    tz: dt.tzinfo = dt.UTC
-    """Zone of stamps that carry none."""
-    reference: dt.datetime | None = None
-    """A time near the log's end (file mtime), to infer missing years."""
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LogFormat:
-    name: str
-    kind: str
-    description: str
-    sniff: Callable[[Sequence[str]], bool]
-    """Cheap test on the first non-empty lines of a file."""
-    make_parser: Callable[[ParseContext], LineParser]
 
 
 def _formats() -> dict[str, LogFormat]:
@@ -97,3 +65,7 @@ def detect_file(path: Path) -> LogFormat:
 def is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
+
+
+__all__ = ["FORMATS", "LineParser", "LogFormat", "ParseContext", "detect", "detect_file",
+           "get_format", "head_lines", "is_gzip"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,13 @@ from catalog.kb import KnowledgeBase, load_knowledge_base
 from catalog.match import Matcher
 from catalog.model import Catalog
 from sentinel.config import Settings
-from sentinel.findings import evaluate
+from sentinel.findings import Evaluation, evaluate
 from sentinel.pipeline import InputResult, Progress, scan
 from sentinel.report import ReportData, build_report, write_html
 from sentinel.store import Store
 from sentinel.store.models import Finding
+
+log = logging.getLogger("sentinel")
 
 
 @dataclass
@@ -75,16 +79,22 @@ def report_path(settings: Settings) -> Path:
 
 def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
              progress: Any = None, today: dt.date | None = None) -> ScanOutcome:
+    t0 = time.perf_counter()
     inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
-    findings = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)
-    outcome = regenerate_report(ctx, today)
+    log.info("ingest: %.2f s", time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)
+    log.info("findings: %.2f s", time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    outcome = regenerate_report(ctx, today, evaluation)  # the report holds every finding
+    log.info("report: %.2f s", time.perf_counter() - t0)
     outcome.inputs = inputs.inputs
-    del findings  # the report holds them all, in severity order
     return outcome
 
 
-def regenerate_report(ctx: Context, today: dt.date | None = None) -> ScanOutcome:
-    data = build_report(ctx.settings, ctx.store, ctx.catalog, today)
+def regenerate_report(ctx: Context, today: dt.date | None = None,
+                      evaluation: Evaluation | None = None) -> ScanOutcome:
+    data = build_report(ctx.settings, ctx.store, ctx.catalog, today, evaluation)
     html = write_html(data, report_path(ctx.settings))
     apps = [{"app": p.reach.name, "id": p.reach.subject, "match": p.reach.match_kind,
              "status": p.status, "clients": p.reach.clients, "students": p.reach.students,

@@ -61,11 +61,16 @@ class Group(click.Group):
               help="TOML configuration file.")
 @click.option("--database", help="SQLAlchemy URL (default: SQLite in the data directory).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--verbose", "-v", is_flag=True, help="Log progress and stage timings to stderr.")
 @click.version_option(package_name="district-sentinel")
 @click.pass_context
 def main(ctx: click.Context, config: Path | None, database: str | None,
-         data_dir: Path | None) -> None:
+         data_dir: Path | None, verbose: bool) -> None:
     """Find the apps used on a district network without vetting or a DPA."""
+    if verbose:
+        import logging
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(name)s: %(message)s")
     ctx.obj = Obj(config, {"storage.database_url": database,
                            "storage.data_dir": str(data_dir) if data_dir else None})
 
@@ -137,8 +142,8 @@ def report(obj: Obj, output: Path | None) -> None:
     from sentinel.report import build_report, render_terminal, write_html
 
     ctx = open_context(obj.settings)
-    evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher)
-    data = build_report(ctx.settings, ctx.store, ctx.catalog)
+    evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher)
+    data = build_report(ctx.settings, ctx.store, ctx.catalog, evaluation=evaluation)
     path = write_html(data, output or ctx.settings.storage.data_dir / "report.html")
     console = Console()
     render_terminal(data, console)

@@ -114,6 +114,8 @@ class Ingest(_Model):
     """Aggregates and checkpoint are committed together every this many lines."""
     max_keys: int = Field(default=200_000, ge=1000)
     """...or as soon as this many aggregate rows are pending (bounds memory)."""
+    compiled: bool = True
+    """Use a format's compiled fast path where built (same results; false to rule it out)."""
 
 
 class Settings(_Model):

@@ -83,12 +83,23 @@ def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
     for subj, mk, name, cat, ev, bl, cl, st, sf, fs, ls in s.execute(q):
         out[(subj, mk)] = Reach(subj, mk, name, cat, int(ev or 0), int(bl or 0), cl, st, sf,
                                 _aware(fs), _aware(ls))
-    for col, attr in ((u.site, "sites"), (u.population, "populations"), (u.kind, "kinds"),
-                      (u.host, "hosts")):
-        q2 = (select(h.subject, h.match_kind, col).join(h, h.host == u.host).where(*where)
-              .group_by(h.subject, h.match_kind, col).order_by(col))
-        for subj, mk, val in s.execute(q2):
-            getattr(out[(subj, mk)], attr).append(val)
+    # Sites, populations, kinds and hosts of each subject: one grouped pass.
+    q2 = (select(h.subject, h.match_kind, u.site, u.population, u.kind, u.host)
+          .join(h, h.host == u.host).where(*where)
+          .group_by(h.subject, h.match_kind, u.site, u.population, u.kind, u.host))
+    seen: dict[tuple[str, str], tuple[set[str], set[str], set[str], set[str]]] = {}
+    for subj, mk, site, pop, kind, host in s.execute(q2):
+        sets = seen.get((subj, mk))
+        if sets is None:
+            sets = seen[(subj, mk)] = (set(), set(), set(), set())
+        sets[0].add(site)
+        sets[1].add(pop)
+        sets[2].add(kind)
+        sets[3].add(host)
+    for key, (sites, pops, kinds, hosts) in seen.items():
+        r = out[key]
+        r.sites, r.populations, r.kinds, r.hosts = (sorted(sites), sorted(pops), sorted(kinds),
+                                                    sorted(hosts))
     return sorted(out.values(), key=lambda r: (-r.clients, -r.events, r.subject))
 
 
@@ -117,8 +128,16 @@ def _severity(score: int) -> str:
     return SEVERITIES[max(0, min(score, 2))]
 
 
+@dataclass
+class Evaluation:
+    findings: list[Finding]
+    window: tuple[dt.date, dt.date] | None
+    reach: list[Reach]
+    """Use of every subject over the window (the report shows the same)."""
+
+
 def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBase,
-             matcher: Matcher, today: dt.date | None = None) -> list[Finding]:
+             matcher: Matcher, today: dt.date | None = None) -> Evaluation:
     """Re-evaluate every rule over the findings window and store the findings."""
     today = today or dt.date.today()
     cfg = settings.findings
@@ -128,9 +147,10 @@ def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBa
     with store.session() as s:
         win = window(s, cfg.window_days)
         if win is None:
-            return []
+            return Evaluation([], None, [])
         classify_hosts(s, matcher, *win)
-        for r in usage_by_subject(s, *win):
+        reach = usage_by_subject(s, *win)
+        for r in reach:
             if r.match_kind in ("noise", "ip", "invalid"):
                 continue
             product = catalog.by_id(r.subject) if r.match_kind == "district" else None
@@ -174,7 +194,7 @@ def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBa
                 row.updated_at = now
             out.append(row)
         s.flush()
-    return out
+    return Evaluation(out, win, reach)
 
 
 def _finding(rule: str, r: Reach, title: str, severity: str, status: str,

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from collectors.driver import Batch, FileIdentity, ReadStats, read_batches, settled
 from collectors.event import Event
+from collectors.fold import Tally
 from collectors.registry import LogFormat, ParseContext, detect_file, get_format
 from sentinel.config import Settings, _zone
 from sentinel.errors import ConfigError
 from sentinel.privacy import Identities, load_or_create_key
 from sentinel.store import Store
-from sentinel.store.models import Checkpoint, IngestRun, Quarantine, UrlSample
+from sentinel.store.models import Checkpoint, IngestRun, Quarantine, UrlSample, UsageRow
 
 UPLOAD_METHODS = frozenset(("POST", "PUT", "PATCH"))
 UPLOAD_MIN_BYTES = 1024
@@ -113,33 +114,49 @@ class Aggregator:
                 key = (day, ev.host, strip_query(ev.url))
                 self.urls[key] = self.urls.get(key, 0) + 1
 
-    def flush(self, ids: Identities) -> list[dict[str, Any]]:
-        """The usage rows so far, identities resolved; then start afresh."""
-        out: dict[tuple[Any, ...], dict[str, Any]] = {}
-        utc = dt.UTC
+    def flush(self, ids: Identities, tallies: Iterable[Tally] = ()) -> list[UsageRow]:
+        """The usage rows so far (and ``tallies`` from a folder), identities
+        resolved; then start afresh."""
+        out: dict[tuple[Any, ...], list[Any]] = {}
+        resolve = ids.resolve
+        for t in tallies:
+            site, population, c, u = resolve(t[2], t[3])
+            key = (t[0], t[4], site, population, c, u, t[1])
+            row = out.get(key)
+            if row is None:
+                out[key] = [t[5], t[8], t[9], t[10], t[11], t[6], t[7]]
+            else:
+                _add(row, t[5], t[8], t[9], t[10], t[11], t[6], t[7])
+            if self.first is None or t[6] < self.first:
+                self.first = t[6]
+            if self.last is None or t[7] > self.last:
+                self.last = t[7]
         for day, acc in self.days.items():
             for (kind, client, user, host), r in acc.items():
-                site, population, c, u = ids.resolve(client, user)
-                key = (day, site, population, c, u, host, kind)
+                site, population, c, u = resolve(client, user)
+                key = (day, host, site, population, c, u, kind)
                 row = out.get(key)
                 if row is None:
-                    out[key] = {
-                        "day": day, "site": site, "population": population, "client": c,
-                        "user": u, "host": host, "kind": kind, "events": r[0], "blocked": r[3],
-                        "bytes_in": r[4], "bytes_out": r[5], "uploads": r[6],
-                        "first_seen": dt.datetime.fromtimestamp(r[1], utc),
-                        "last_seen": dt.datetime.fromtimestamp(r[2], utc)}
-                else:
-                    row["events"] += r[0]
-                    row["blocked"] += r[3]
-                    row["bytes_in"] += r[4]
-                    row["bytes_out"] += r[5]
-                    row["uploads"] += r[6]
-                    row["first_seen"] = min(row["first_seen"], dt.datetime.fromtimestamp(r[1], utc))
-                    row["last_seen"] = max(row["last_seen"], dt.datetime.fromtimestamp(r[2], utc))
+                    out[key] = [r[0], r[3], r[4], r[5], r[6], r[1], r[2]]
+                else:  # two raw identities resolving to one, or a folded twin
+                    _add(row, r[0], r[3], r[4], r[5], r[6], r[1], r[2])
         self.days.clear()
         self._lo = self._hi = 0.0
-        return list(out.values())
+        new = tuple.__new__
+        return [new(UsageRow, (*k, *v)) for k, v in out.items()]
+
+
+def _add(row: list[Any], events: int, blocked: int, bytes_in: int, bytes_out: int,
+         uploads: int, first: float, last: float) -> None:
+    row[0] += events
+    row[1] += blocked
+    row[2] += bytes_in
+    row[3] += bytes_out
+    row[4] += uploads
+    if first < row[5]:
+        row[5] = first
+    if last > row[6]:
+        row[6] = last
 
 
 def strip_query(url: str) -> str:
@@ -239,7 +256,10 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
         s.flush()
         run_id = run.id
     ref = dt.datetime.fromtimestamp(ident.mtime, dt.UTC)
-    parser = fmt.make_parser(ParseContext(tz=tz, reference=ref))
+    ctx = ParseContext(tz=tz, reference=ref, day_zone=settings.tz,
+                       max_line=settings.ingest.max_line_bytes)
+    parser = fmt.make_parser(ctx)
+    folder = fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled else None
     final = ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
     agg = Aggregator(settings.tz, settings.privacy.store_urls)
     samples: list[Quarantine] = []
@@ -251,7 +271,7 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
 
     def commit(batch: Batch, status: str) -> None:
         nonlocal cp_id, samples
-        rows = agg.flush(ids)
+        rows = agg.flush(ids, folder.drain() if folder is not None else ())
         with store.session() as s:
             store.upsert_usage(s, rows)
             if agg.urls:
@@ -288,7 +308,7 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
     try:
         for batch in read_batches(path, parser, stats, offset=offset, line=line,
                                   skip_partial=mid, final=final,
-                                  max_line=settings.ingest.max_line_bytes):
+                                  max_line=settings.ingest.max_line_bytes, folder=folder):
             agg.add(batch.events)
             if agg.store_urls:
                 agg.add_urls(batch.events)
@@ -302,7 +322,7 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
             if progress:
                 progress(batch.offset - start_offset, stats.read)
             if (pending_lines >= settings.ingest.commit_lines
-                    or agg.keys() >= settings.ingest.max_keys):
+                    or agg.keys() + (folder.keys() if folder else 0) >= settings.ingest.max_keys):
                 commit(batch, "running")
                 pending_lines = 0
     except BaseException as exc:

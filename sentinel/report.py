@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import sentinel
 from catalog.model import Catalog
 from sentinel.config import Settings
-from sentinel.findings import Reach, list_findings, usage_by_subject, window
+from sentinel.findings import Evaluation, Reach, list_findings, usage_by_subject, window
 from sentinel.store import Store
 from sentinel.store.models import Finding, IngestRun
 from sentinel.textsafe import printable
@@ -51,7 +51,8 @@ class ReportData:
 
 
 def build_report(settings: Settings, store: Store, catalog: Catalog,
-                 today: dt.date | None = None) -> ReportData:
+                 today: dt.date | None = None, evaluation: Evaluation | None = None) -> ReportData:
+    """The report's data; from ``evaluation`` when the caller has just run one."""
     today = today or dt.date.today()
     data = ReportData(settings.district.name, dt.datetime.now(dt.UTC), None, None)
     data.findings = list_findings(store)
@@ -60,11 +61,12 @@ def build_report(settings: Settings, store: Store, catalog: Catalog,
         ids = [row[1] for row in s.execute(latest)]
         data.runs = list(s.scalars(select(IngestRun).where(IngestRun.id.in_(ids))
                                    .order_by(IngestRun.source)))
-        win = window(s, settings.findings.window_days)
+        win = evaluation.window if evaluation else window(s, settings.findings.window_days)
         if win is None:
             return data
         data.start, data.end = win
-        for r in usage_by_subject(s, *win):
+        reach = evaluation.reach if evaluation else usage_by_subject(s, *win)
+        for r in reach:
             data.coverage[r.match_kind] = data.coverage.get(r.match_kind, 0) + r.events
             if r.match_kind == "district":
                 p = catalog.by_id(r.subject)

@@ -20,13 +20,16 @@ loop in a district deployment.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
+from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock, iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import Tally
 from collectors.hosts import normalize_host
-from collectors.registry import LineParser, LogFormat, ParseContext
 
 NAME = "bind"
 
@@ -63,9 +66,12 @@ def make_parser(ctx: ParseContext) -> LineParser:
         if base is not None and line[17] == ":":
             # Fast path: BIND's own print-time stamp, minute already seen.
             try:
-                ts = base + float(line[18:24])
+                sec = float(line[18:24])
             except ValueError:
                 raise ParseError("bad timestamp") from None
+            if not 0 <= sec < 61:
+                raise ParseError("bad timestamp")
+            ts = base + sec
         else:
             ts = _stamp(line[: line.find("client ")], minutes)
         addr = tok[ci + 1]
@@ -145,4 +151,72 @@ def render(ev: Event, serial: int = 0x7F0000001000) -> str:
             f"query: {ev.host} IN {ev.qtype or 'A'} +E(0)K (10.0.0.53)")
 
 
-FORMAT = LogFormat(NAME, "dns", "BIND 9 query log (queries category)", sniff, make_parser)
+_HOSTS_MAX = 400_000
+
+
+class BindFolder:
+    """The compiled fold (``_bindfold``) with what it needs from Python.
+
+    The kernel calls back once per new minute (zone arithmetic, day bucket)
+    and once per new (client, name) key (is the name a valid host?), so both
+    stay here, shared with the line parser.
+    """
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        self.clock = LocalClock(ctx.tz)
+        self.day_zone = ctx.day_zone or ctx.tz
+        self.days: dict[dt.date, int] = {}
+        self.day_of: list[dt.date] = []
+        self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
+
+    def _minute(self, key: bytes) -> tuple[int, int] | None:
+        try:
+            ts = self.clock.bind_stamp(key.decode("ascii") + ":00")
+        except ValueError:
+            return None
+        day = dt.datetime.fromtimestamp(ts, self.day_zone).date()
+        idx = self.days.get(day)
+        if idx is None:
+            idx = self.days[day] = len(self.kernel.buckets)
+            self.kernel.buckets.append({})
+            self.day_of.append(day)
+        return idx, round(ts * 1000)
+
+    def _host_ok(self, name: bytes) -> bool:
+        """Record whether a name the kernel has not seen is a valid host."""
+        hosts = self.kernel.hosts
+        if len(hosts) > _HOSTS_MAX:
+            # Valid names are bounded by the keys held (drained at max_keys);
+            # a flood of invalid ones is not: forget those.
+            self.kernel.hosts = hosts = {k: v for k, v in hosts.items() if v is not None}
+        try:
+            hosts[name] = normalize_host(name.decode("ascii"))
+        except ValueError:
+            hosts[name] = None
+            return False
+        return True
+
+    def fold(self, data: bytes) -> tuple[int, list[int]]:
+        lines, slow = self.kernel.fold(data)
+        return int(lines), slow
+
+    def keys(self) -> int:
+        return int(self.kernel.keys)
+
+    def drain(self) -> list[Tally]:
+        out: list[Tally] = self.kernel.drain(self.day_of, Tally)
+        if len(self.kernel.hosts) > _HOSTS_MAX // 4:
+            self.kernel.hosts = {}  # no key refers to them any more
+        return out
+
+
+def make_folder(ctx: ParseContext) -> BindFolder | None:
+    try:
+        from collectors.dns import _bindfold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return BindFolder(ctx, _bindfold.BindKernel)
+
+
+FORMAT = LogFormat(NAME, "dns", "BIND 9 query log (queries category)", sniff, make_parser,
+                   make_folder)

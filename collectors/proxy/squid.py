@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
-from collectors.registry import LineParser, LogFormat, ParseContext
 
 NAME = "squid"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,18 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sentinel.errors import StorageError
-from sentinel.store.models import USAGE_KEY, Base, Checkpoint, UsageDaily
+from sentinel.store.models import (
+    USAGE_COLUMNS,
+    USAGE_KEY,
+    USAGE_SUMS,
+    Base,
+    Checkpoint,
+    UsageDaily,
+    UsageRow,
+)
+
+# Explicit (the implicit date adapter is deprecated from Python 3.12).
+sqlite3.register_adapter(dt.date, dt.date.isoformat)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 UPSERT_BATCH = 5000
@@ -77,18 +89,19 @@ class Store:
 
     # -- usage ---------------------------------------------------------------
 
-    def upsert_usage(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
-        """Add rows to the daily aggregates in batches of one statement each."""
+    def upsert_usage(self, s: Session, rows: Sequence[UsageRow]) -> None:
+        """Add rows to the daily aggregates (batched; each key at most once per call).
+
+        Rows are written in key order, which keeps index writes sequential.
+        """
         if not rows:
             return
+        rows = sorted(rows)
         if self.dialect == "sqlite":
             # Straight to the driver: SQLAlchemy's per-row bind processing
-            # cost more than SQLite itself. Values are written in the exact
-            # text form SQLAlchemy's Date/DateTime types read back.
-            s.connection().exec_driver_sql(_SQLITE_UPSERT, [
-                (*(r[c] for c in _PLAIN_COLUMNS), r["day"].isoformat(),
-                 _sqlite_ts(r["first_seen"]), _sqlite_ts(r["last_seen"]))
-                for r in rows])
+            # cost more than SQLite itself. SQLite writes the times in the
+            # exact text form SQLAlchemy's DateTime type reads back.
+            s.connection().exec_driver_sql(_SQLITE_UPSERT, rows)
             return
         table = UsageDaily.__table__
         ins: Any = postgresql.insert(table)
@@ -97,8 +110,12 @@ class Store:
         set_["first_seen"] = func.least(table.c.first_seen, ex.first_seen)
         set_["last_seen"] = func.greatest(table.c.last_seen, ex.last_seen)
         stmt = ins.on_conflict_do_update(index_elements=list(USAGE_KEY), set_=set_)
+        utc = dt.UTC
         for i in range(0, len(rows), UPSERT_BATCH):
-            s.execute(stmt, list(rows[i : i + UPSERT_BATCH]))
+            s.execute(stmt, [
+                {**r._asdict(), "first_seen": dt.datetime.fromtimestamp(r.first_seen, utc),
+                 "last_seen": dt.datetime.fromtimestamp(r.last_seen, utc)}
+                for r in rows[i : i + UPSERT_BATCH]])
 
     def purge_usage(self, s: Session, before: dt.date) -> int:
         res = s.execute(delete(UsageDaily).where(UsageDaily.day < before))
@@ -124,19 +141,22 @@ class Store:
         return None
 
 
-USAGE_SUMS = ("events", "blocked", "bytes_in", "bytes_out", "uploads")
-_PLAIN_COLUMNS = tuple(c for c in USAGE_KEY if c != "day") + USAGE_SUMS
+def _sqlite_text_ts(param: int) -> str:
+    """SQL turning POSIX seconds into SQLAlchemy's SQLite DateTime text (UTC, µs)."""
+    us = f"CAST(round(?{param} * 1000000) AS INTEGER)"
+    return (f"strftime('%Y-%m-%d %H:%M:%S', {us} / 1000000, 'unixepoch')"
+            f" || printf('.%06d', {us} % 1000000)")
+
+
+_N = len(USAGE_COLUMNS)
 _SQLITE_UPSERT = (
-    f"INSERT INTO usage_daily ({', '.join(_PLAIN_COLUMNS)}, day, first_seen, last_seen)"
-    f" VALUES ({', '.join('?' * (len(_PLAIN_COLUMNS) + 3))})"
+    f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)})"
+    f" VALUES ({', '.join(f'?{i}' for i in range(1, _N - 1))},"
+    f" {_sqlite_text_ts(_N - 1)}, {_sqlite_text_ts(_N)})"
     f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
     + ", first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen)")
-
-
-def _sqlite_ts(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

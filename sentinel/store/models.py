@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -12,7 +12,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -95,26 +94,49 @@ class Quarantine(Base):
     created_at: Mapped[dt.datetime] = mapped_column(TS)
 
 
-USAGE_KEY = ("day", "site", "population", "client", "user", "host", "kind")
+USAGE_KEY = ("day", "host", "site", "population", "client", "user", "kind")
+"""The primary key, day then host first: findings read a day range joined on host."""
+USAGE_SUMS = ("events", "blocked", "bytes_in", "bytes_out", "uploads")
+USAGE_COLUMNS = (*USAGE_KEY, *USAGE_SUMS, "first_seen", "last_seen")
+
+
+class UsageRow(NamedTuple):
+    """One aggregate as the pipeline hands it to `Store.upsert_usage`."""
+
+    day: dt.date
+    host: str
+    site: str
+    population: str
+    client: str
+    user: str
+    kind: str
+    events: int
+    blocked: int
+    bytes_in: int
+    bytes_out: int
+    uploads: int
+    first_seen: float
+    """POSIX seconds."""
+    last_seen: float
 
 
 class UsageDaily(Base):
-    """Daily usage: one row per day × site × population × client × user × host × kind."""
+    """Daily usage: one row per day × host × site × population × client × user × kind.
+
+    A clustered table on SQLite (``WITHOUT ROWID``): the key is the only index,
+    and rows written in key order append to it.
+    """
 
     __tablename__ = "usage_daily"
-    __table_args__ = (
-        UniqueConstraint(*USAGE_KEY, name="uq_usage_daily_key"),
-        Index("ix_usage_daily_host_day", "host", "day"),
-    )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date)
-    site: Mapped[str] = mapped_column(String(128))
-    population: Mapped[str] = mapped_column(String(16))
-    client: Mapped[str] = mapped_column(String(64))
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    site: Mapped[str] = mapped_column(String(128), primary_key=True)
+    population: Mapped[str] = mapped_column(String(16), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
     """Pseudonym (or the address, or '' by the population's identity policy)."""
-    user: Mapped[str] = mapped_column(String(256))
-    host: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(256), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger, default=0)
     blocked: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)

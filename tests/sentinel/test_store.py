@@ -5,18 +5,20 @@ import datetime as dt
 from sqlalchemy import inspect, select
 
 from sentinel.store import Store
-from sentinel.store.models import UsageDaily
+from sentinel.store.models import UsageDaily, UsageRow
 
 T = dt.datetime(2026, 11, 29, 10, tzinfo=dt.UTC)
 
 
-def row(**kw: object) -> dict[str, object]:
+def row(**kw: object) -> UsageRow:
     base: dict[str, object] = {
         "day": dt.date(2026, 11, 29), "site": "High", "population": "students", "client": "c_1",
         "user": "", "host": "a.example", "kind": "dns", "events": 1, "blocked": 0,
         "bytes_in": 0, "bytes_out": 0, "uploads": 0, "first_seen": T, "last_seen": T}
     base.update(kw)
-    return base
+    for k in ("first_seen", "last_seen"):
+        base[k] = base[k].timestamp()  # type: ignore[attr-defined]
+    return UsageRow(**base)  # type: ignore[arg-type]
 
 
 def test_migrations_create_the_schema(store: Store) -> None:
@@ -48,7 +50,7 @@ def test_batches_larger_than_one_statement(store: Store) -> None:
     with store.session() as s:
         store.upsert_usage(s, rows)
     with store.session() as s:
-        assert len(s.scalars(select(UsageDaily.id)).all()) == 12_000
+        assert len(s.scalars(select(UsageDaily.client)).all()) == 12_000
 
 
 def test_purge_enforces_retention(store: Store) -> None:

@@ -102,13 +102,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('day', 'host', 'url', name='uq_url_samples_key')
     )
     op.create_table('usage_daily',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
     sa.Column('site', sa.String(length=128), nullable=False),
     sa.Column('population', sa.String(length=16), nullable=False),
     sa.Column('client', sa.String(length=64), nullable=False),
     sa.Column('user', sa.String(length=256), nullable=False),
-    sa.Column('host', sa.String(length=255), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('events', sa.BigInteger(), nullable=False),
     sa.Column('blocked', sa.BigInteger(), nullable=False),
@@ -117,11 +116,10 @@ def upgrade() -> None:
     sa.Column('uploads', sa.BigInteger(), nullable=False),
     sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_daily')),
-    sa.UniqueConstraint('day', 'site', 'population', 'client', 'user', 'host', 'kind', name='uq_usage_daily_key')
+    sa.PrimaryKeyConstraint('day', 'host', 'site', 'population', 'client', 'user', 'kind',
+                            name=op.f('pk_usage_daily')),
+    sqlite_with_rowid=False,
     )
-    with op.batch_alter_table('usage_daily', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_daily_host_day', ['host', 'day'], unique=False)
 
     op.create_table('quarantine',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -145,9 +143,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quarantine_run_id'))
 
     op.drop_table('quarantine')
-    with op.batch_alter_table('usage_daily', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_daily_host_day')
-
     op.drop_table('usage_daily')
     op.drop_table('url_samples')
     op.drop_table('ingest_runs')

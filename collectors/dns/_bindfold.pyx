@@ -1,0 +1,263 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""The compiled fold of BIND 9 query lines straight into usage counts.
+
+It takes only the lines it is sure of, in the default ``print-time`` layout::
+
+    DD-Mon-YYYY HH:MM:SS.mmm [cat: [sev: ]]client [@0x..] IP#PORT [(NAME): ]
+        [view V: ]query: NAME IN TYPE ...
+
+with a plain ASCII name (letters, digits, ``-``, ``_``, ``.``). Every other line
+(another layout, an escape, a non-ASCII byte, a carriage return, an over-long
+line, anything malformed) is handed back by index for the Python parser, which
+stays the reference: the fold must give exactly what parsing line by line and
+aggregating gives (``tests/collectors/test_fold.py`` checks it with Hypothesis).
+
+Input is hostile: every read is bounded by the line's length, names are
+copied into a fixed buffer only after their length is checked, and the only
+things stored are counts and times.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.object cimport PyObject
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memchr, memcmp, memcpy
+
+cdef enum:
+    KEY_MAX = 2048
+    MAX_TOKENS = 8
+
+
+cdef inline bint _digit(char c) noexcept nogil:
+    return b'0' <= c <= b'9'
+
+
+cdef inline int _d(char c) noexcept nogil:
+    return c - 48
+
+
+cdef inline Py_ssize_t _token_end(const char *s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Index of the space ending the token at ``i`` (``n`` when it ends the line)."""
+    cdef const char *hit = <const char *>memchr(s + i, b' ', n - i)
+    return n if hit == NULL else hit - s
+
+
+cdef class BindKernel:
+    cdef int64_t *counts
+    cdef int64_t *first
+    cdef int64_t *last
+    cdef Py_ssize_t size, cap
+    cdef public list buckets
+    """One dict per district day: b"client name" -> slot."""
+    cdef object minute_cb
+    cdef object host_ok
+    cdef public dict hosts
+    """Name (bytes) -> normalized host, or None when invalid; filled by ``host_ok``."""
+    cdef char prev[17]
+    cdef bint have_prev
+    cdef int64_t prev_ms
+    cdef object cur
+    cdef Py_ssize_t max_line
+    cdef char key[KEY_MAX]
+
+    def __cinit__(self, minute_cb, host_ok, Py_ssize_t max_line):
+        self.minute_cb = minute_cb
+        self.host_ok = host_ok
+        self.hosts = {}
+        self.buckets = []
+        self.max_line = min(max_line, KEY_MAX - 16)
+        self.have_prev = False
+        self.cur = None
+        self.size = 0
+        self.cap = 0
+        self.counts = self.first = self.last = NULL
+
+    def __dealloc__(self):
+        free(self.counts)
+        free(self.first)
+        free(self.last)
+
+    @property
+    def keys(self):
+        return self.size
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t cap = self.cap * 2 if self.cap else 4096
+        cdef int64_t *c = <int64_t *>realloc(self.counts, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.counts = c
+        c = <int64_t *>realloc(self.first, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.first = c
+        c = <int64_t *>realloc(self.last, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.last = c
+        self.cap = cap
+        return 0
+
+    def fold(self, bytes data):
+        """Fold the lines of ``data``: (how many lines, indices of those not taken)."""
+        cdef const char *p = PyBytes_AS_STRING(data)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+        cdef Py_ssize_t pos = 0, end, idx = 0
+        cdef const char *hit
+        cdef list slow = []
+        while pos < n:
+            hit = <const char *>memchr(p + pos, b'\n', n - pos)
+            end = n if hit == NULL else hit - p
+            if not self._line(p + pos, end - pos):
+                slow.append(idx)
+            idx += 1
+            pos = end + 1
+        return idx, slow
+
+    cdef bint _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i, j, h, a0, a1, q0, q1, k, t
+        cdef int sec
+        cdef int64_t ms
+        cdef char c
+        cdef PyObject *got
+        cdef Py_ssize_t slot
+        if n < 40 or n > self.max_line:
+            return False
+        # DD-Mon-YYYY HH:MM:SS.mmm
+        if (s[2] != b'-' or s[6] != b'-' or s[11] != b' ' or s[14] != b':' or s[17] != b':'
+                or s[20] != b'.' or s[24] != b' '):
+            return False
+        if not (_digit(s[0]) and _digit(s[1]) and _digit(s[7]) and _digit(s[8]) and _digit(s[9])
+                and _digit(s[10]) and _digit(s[12]) and _digit(s[13]) and _digit(s[15])
+                and _digit(s[16]) and _digit(s[18]) and _digit(s[19]) and _digit(s[21])
+                and _digit(s[22]) and _digit(s[23])):
+            return False
+        if not self.have_prev or memcmp(s, self.prev, 17) != 0:
+            r = self.minute_cb(PyBytes_FromStringAndSize(s, 17))
+            if r is None:
+                self.have_prev = False
+                return False
+            self.cur = self.buckets[<Py_ssize_t>r[0]]
+            self.prev_ms = <int64_t>r[1]
+            memcpy(self.prev, s, 17)
+            self.have_prev = True
+        sec = _d(s[18]) * 10 + _d(s[19])
+        if sec > 60:
+            return False
+        ms = self.prev_ms + sec * 1000 + _d(s[21]) * 100 + _d(s[22]) * 10 + _d(s[23])
+        # the token "client", within the first few
+        i = 25
+        t = 0
+        while True:
+            if i >= n or t >= MAX_TOKENS:
+                return False
+            j = _token_end(s, i, n)
+            if j - i == 6 and memcmp(s + i, b"client", 6) == 0:
+                break
+            i = j + 1
+            t += 1
+        i = j + 1
+        if i >= n:
+            return False
+        if s[i] == b'@':
+            i = _token_end(s, i, n) + 1
+            if i >= n:
+                return False
+        j = _token_end(s, i, n)
+        h = i
+        while h < j and s[h] != b'#':
+            c = s[h]
+            if c <= 32 or c >= 127:
+                return False
+            h += 1
+        if h == i or h == j:
+            return False
+        a0, a1 = i, h
+        # the token "query:" after the address
+        i = j + 1
+        t = 0
+        while True:
+            if i >= n or t >= MAX_TOKENS:
+                return False
+            j = _token_end(s, i, n)
+            if j - i == 6 and memcmp(s + i, b"query:", 6) == 0:
+                break
+            i = j + 1
+            t += 1
+        q0 = j + 1
+        if q0 >= n:
+            return False
+        q1 = _token_end(s, q0, n)
+        # class IN, then a type token (which may be empty, as in the reference)
+        if q1 + 3 >= n or s[q1 + 1] != b'I' or s[q1 + 2] != b'N' or s[q1 + 3] != b' ':
+            return False
+        if q1 == q0:
+            return False
+        # key: client, a space, the lower-cased name
+        k = a1 - a0
+        memcpy(self.key, s + a0, k)
+        self.key[k] = b' '
+        k += 1
+        for i in range(q0, q1):
+            c = s[i]
+            if b'A' <= c <= b'Z':
+                c = c + 32
+            elif not ((b'a' <= c <= b'z') or _digit(c) or c == b'-' or c == b'_' or c == b'.'):
+                return False
+            self.key[k] = c
+            k += 1
+        key = PyBytes_FromStringAndSize(self.key, k)
+        got = PyDict_GetItem(self.cur, key)
+        if got == NULL:
+            name = PyBytes_FromStringAndSize(self.key + (a1 - a0) + 1, q1 - q0)
+            known = PyDict_GetItem(self.hosts, name)
+            if known == NULL:
+                if not self.host_ok(name):
+                    return False
+            elif <object>known is None:
+                return False
+            if self.size >= self.cap:
+                self._grow()
+            slot = self.size
+            self.size += 1
+            self.counts[slot] = 1
+            self.first[slot] = ms
+            self.last[slot] = ms
+            PyDict_SetItem(self.cur, key, slot)
+        else:
+            slot = <Py_ssize_t><object>got
+            self.counts[slot] += 1
+            if ms < self.first[slot]:
+                self.first[slot] = ms
+            elif ms > self.last[slot]:
+                self.last[slot] = ms
+        return True
+
+    def drain(self, list days, type tally):
+        """Every key as a `collectors.fold.Tally` tuple; then reset.
+
+        ``days[i]`` is the date of bucket ``i``; ``tally`` is the Tally class.
+        """
+        new = tuple.__new__
+        cdef Py_ssize_t b, slot, sp
+        cdef const char *k
+        out = []
+        for b in range(len(self.buckets)):
+            d = self.buckets[b]
+            day = days[b]
+            for key, value in d.items():
+                slot = value
+                k = PyBytes_AS_STRING(key)
+                sp = (<const char *>memchr(k, b' ', PyBytes_GET_SIZE(key))) - k
+                client = k[:sp].decode("ascii")
+                name = k[sp + 1:PyBytes_GET_SIZE(key)]
+                host = self.hosts.get(name)
+                if host is None:
+                    raise KeyError(name)
+                out.append(new(tally, (day, "dns", client, "", host, self.counts[slot],
+                                       self.first[slot] / 1000.0, self.last[slot] / 1000.0,
+                                       0, 0, 0, 0)))
+            d.clear()
+        self.size = 0
+        return out

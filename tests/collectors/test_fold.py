@@ -1,0 +1,165 @@
+"""The compiled BIND fold must give exactly what the line parser gives.
+
+Hypothesis writes hostile query logs (every layout BIND writes, plus escapes,
+upper case, bad names, other classes, ISO stamps, day boundaries, CRLF,
+non-UTF-8 bytes, garbage), then each file is read twice: line by line through
+the reference parser, and through the kernel with the parser taking what the
+kernel hands back. Counts, reject reasons, line numbers and the daily usage
+rows must be identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collectors.dns import bind
+from collectors.driver import ReadStats, read_batches
+from collectors.registry import ParseContext
+from sentinel.pipeline import Aggregator
+
+try:
+    from collectors.dns import _bindfold
+except ImportError:  # pragma: no cover - only where no C compiler was found
+    _bindfold = None
+    if os.environ.get("SENTINEL_REQUIRE_KERNELS"):
+        raise
+
+pytestmark = pytest.mark.skipif(_bindfold is None, reason="compiled kernel not built here")
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+NY = zoneinfo.ZoneInfo("America/New_York")
+
+
+class Ids:
+    """Identity resolution that keeps addresses as they are."""
+
+    def resolve(self, client: str, user: str) -> tuple[str, str, str, str]:
+        return "site", "students", client, user
+
+
+def stamp(t: dt.datetime, month_case: str) -> str:
+    mon = MONTHS[t.month - 1]
+    mon = mon.upper() if month_case == "upper" else mon
+    return f"{t.day:02d}-{mon}-{t.year} {t:%H:%M:%S}.{t.microsecond // 1000:03d}"
+
+
+names = st.one_of(
+    st.sampled_from(["www.Khanacademy.org", "quizlet.com", "a.b.c.example.net", "_dmarc.x.org",
+                     "xn--bcher-kva.example", "xn--zz.example", "ex--ample.com", "-bad.com",
+                     "a..b.com", "trail.example.", ".", "10.1.2.3", "sp\\032ace.example.com",
+                     "caf\\195\\169.example", "\u00e9cole.example", "x" * 64 + ".com", "UPPER.ORG"]),
+    st.from_regex(r"[A-Za-z0-9_-]{1,12}(\.[A-Za-z0-9_-]{1,12}){1,3}", fullmatch=True),
+)
+clients = st.sampled_from(["10.1.2.3", "10.1.2.4", "fe80::1%eth0", "2001:db8::7", "", "x"])
+times = st.datetimes(min_value=dt.datetime(2026, 11, 28, 22), max_value=dt.datetime(2026, 11, 30, 2))
+
+
+@st.composite
+def lines(draw: Any) -> str:
+    t = draw(times)
+    shape = draw(st.sampled_from(["full", "full", "full", "bare", "nocat", "view", "old", "iso",
+                                  "isoz", "nostamp", "otherclass", "short", "general", "garbage",
+                                  "empty", "badsec"]))
+    name, client = draw(names), draw(clients)
+    qtype = draw(st.sampled_from(["A", "AAAA", "HTTPS", "PTR", ""]))
+    head = stamp(t, draw(st.sampled_from(["title", "title", "upper"])))
+    addr = f"{client}#{draw(st.integers(1, 65535))}"
+    tail = f"query: {name} IN {qtype} +E(0)K (10.0.0.53)"
+    if shape == "full":
+        serial = draw(st.integers(0, 999))
+        return f"{head} queries: info: client @0x7f5c2e0{serial:03d} {addr} ({name}): {tail}"
+    if shape == "bare":
+        return f"{head} client @0x7f1 {addr} ({name}): {tail}"
+    if shape == "nocat":
+        return f"{head} info: client {addr} ({name}): {tail}"
+    if shape == "view":
+        return f"{head} queries: info: client @0x1 {addr} ({name}): view internal: {tail}"
+    if shape == "old":
+        return f"{head} queries: info: client {addr}: {tail}"
+    if shape == "iso":
+        return f"{t.isoformat(timespec='milliseconds')} queries: info: client @0x1 {addr} ({name}): {tail}"
+    if shape == "isoz":
+        return f"{t.isoformat(timespec='milliseconds')}Z queries: info: client {addr} ({name}): {tail}"
+    if shape == "nostamp":
+        return f"client @0x1 {addr} ({name}): {tail}"
+    if shape == "otherclass":
+        return f"{head} queries: info: client @0x1 {addr} ({name}): query: {name} CH TXT +"
+    if shape == "short":
+        return f"{head} queries: info: client @0x1 {addr} ({name}): query: {name} IN"
+    if shape == "general":
+        return f"{head} general: info: zone example.com/IN: loaded serial 7"
+    if shape == "badsec":
+        return head[:18] + "7" + head[19:] + f" queries: info: client {addr} ({name}): {tail}"
+    if shape == "empty":
+        return ""
+    return draw(st.text(max_size=60)).replace("\n", " ")
+
+
+def ending() -> Any:
+    return st.sampled_from(["\n", "\n", "\n", "\r\n"])
+
+
+@st.composite
+def logs(draw: Any) -> bytes:
+    out = []
+    for ln in draw(st.lists(lines(), min_size=1, max_size=40)):
+        out.append(ln.encode("utf-8", errors="surrogateescape") + draw(ending()).encode())
+    if draw(st.booleans()):
+        out.insert(draw(st.integers(0, len(out))), b"29-Nov-2026 10:00:00.000 \xff\xfe bad bytes\n")
+    data = b"".join(out)
+    if draw(st.booleans()):
+        data = data.rstrip(b"\n")  # a last line without its newline
+    return data
+
+
+def read(path: Path, tz: dt.tzinfo, folded: bool, chunk: int) -> tuple[Any, ...]:
+    ctx = ParseContext(tz=tz, day_zone=NY, max_line=300)
+    parse = bind.make_parser(ctx)
+    folder = bind.make_folder(ctx) if folded else None
+    if folded:
+        assert folder is not None
+    stats = ReadStats()
+    agg = Aggregator(NY)
+    rejected = []
+    for batch in read_batches(path, parse, stats, chunk=chunk, max_line=300, folder=folder):
+        agg.add(batch.events)
+        rejected += [(r.line, r.reason, r.raw) for r in batch.rejected]
+    rows = agg.flush(Ids(), folder.drain() if folder else ())  # type: ignore[arg-type]
+    usage = sorted((*r[:12], round(r.first_seen, 3), round(r.last_seen, 3)) for r in rows)
+    return (stats.read, stats.parsed, stats.ignored, stats.rejected, stats.decode_errors,
+            dict(stats.reasons), sorted(rejected), usage)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(data=logs(), tz=st.sampled_from([dt.UTC, NY, zoneinfo.ZoneInfo("Asia/Kolkata")]),
+       chunk=st.sampled_from([64, 512, 1 << 20]))
+def test_fold_equals_the_line_parser(tmp_path: Path, data: bytes, tz: dt.tzinfo, chunk: int) -> None:
+    path = tmp_path / "query.log"
+    path.write_bytes(data)
+    assert read(path, tz, True, chunk) == read(path, tz, False, chunk)
+
+
+def test_the_kernel_takes_the_common_layouts(tmp_path: Path) -> None:
+    """Not a speed test: it checks the fast path is actually used."""
+    path = tmp_path / "q.log"
+    base = "29-Nov-2026 10:00:0{}.123 queries: info: client @0x7f1 10.1.2.{}#5353 (a.example): " \
+           "query: A.Example IN A +E(0)K (10.0.0.53)\n"
+    path.write_text("".join(base.format(i, i) for i in range(5)) + "garbage\n")
+    folder = bind.make_folder(ParseContext(tz=dt.UTC))
+    assert folder is not None
+    count, slow = folder.fold(path.read_bytes())
+    assert (count, slow) == (6, [5])
+    tallies = folder.drain()
+    assert sorted((t.client, t.host, t.events) for t in tallies) == [
+        (f"10.1.2.{i}", "a.example", 1) for i in range(5)]
+    assert tallies[0].day == dt.date(2026, 11, 29)
+    assert folder.drain() == []
