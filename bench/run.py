@@ -8,7 +8,8 @@ process each, measuring wall time and peak RSS (os.wait4):
 * ``wc -l``: the I/O floor;
 * ``bench/naive.py``: split each line and count hosts and clients in Python;
 * ``awk``: count hosts and clients;
-* ``sentinel scan --format bind`` into a fresh SQLite store, end to end.
+* ``sentinel scan --format bind`` into a fresh SQLite store, end to end: once
+  with the compiled BIND fold, once in pure Python (``ingest.compiled = false``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+try:
+    from collectors.dns import _bindfold  # noqa: F401
+    KERNEL = "compiled fold"
+except ImportError:
+    KERNEL = "kernel NOT built"
 OUT = HERE / "out"
 BIN = Path(sys.executable).parent
 
@@ -74,20 +80,23 @@ def run(path: Path, lines: int) -> None:
     print(f"\n{path.name}: {lines:,} lines, {path.stat().st_size / 2**20:,.0f} MiB")
     print(f"{'tool':34} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
     data = Path(tempfile.mkdtemp(prefix="sentinel-bench-"))
-    env = dict(os.environ, SENTINEL_DATA_DIR=str(data))
+    pure = data / "pure.toml"
+    pure.write_text("[ingest]\ncompiled = false\n")
+    scan = [str(BIN / "sentinel"), "scan", "--json", "--format", "bind", str(path)]
     tools = [
         ("wc -l (I/O floor)", ["wc", "-l", str(path)], None),
         ("naive Python split + count", [sys.executable, str(HERE / "naive.py"), str(path)], None),
         ("awk count host + client",
          ["awk", "{h[$10]++; split($7, c, \"#\"); n[c[1]]++} END {print length(h), length(n)}",
           str(path)], None),
-        ("sentinel scan (end to end, 1 core)",
-         [str(BIN / "sentinel"), "scan", "--json", "--format", "bind", str(path)], env),
+        (f"sentinel scan ({KERNEL})", scan, "compiled"),
+        ("sentinel scan (pure Python)", [*scan[:1], "--config", str(pure), *scan[1:]], "pure"),
     ]
     try:
-        for name, cmd, e in tools:
-            secs, mib = measure(cmd, e)
-            print(f"{name:34} {secs:8.2f} {lines / secs:12,.0f} {mib:9.0f}")
+        for name, cmd, store in tools:
+            env = dict(os.environ, SENTINEL_DATA_DIR=str(data / store)) if store else None
+            secs, mib = measure(cmd, env)
+            print(f"{name:34} {secs:8.2f} {lines / secs:12,.0f} {mib:9.0f}", flush=True)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

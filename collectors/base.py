@@ -6,7 +6,7 @@ Kept apart from the registry so a format module can be imported on its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,3 +46,22 @@ class LogFormat:
     make_parser: Callable[[ParseContext], LineParser]
     make_folder: Callable[[ParseContext], Folder | None] | None = None
     """A compiled fast path (see `collectors.fold`); None when the format has none."""
+    header_lines: int = 0
+    """The parser keeps state from the file's first lines (Zeek ``#fields``, a CSV
+    header): when a read resumes mid-file, the driver first replays this many
+    lines from the top through the parser and discards what they give."""
+    priority: int = 100
+    """Detection order: lower sniffs first (put specific formats before lenient ones)."""
+    sniff_bytes: Callable[[bytes], bool] | None = None
+    """Binary formats: a test on the first decompressed bytes (magic numbers)."""
+    read_records: RecordReader | None = None
+    """Binary formats (pcap, dnstap): read records instead of lines; see `RecordReader`."""
+
+
+RecordReader = Callable[..., Iterator[Any]]
+"""``read_records(path, ctx, stats, *, offset=0, line=0) -> Iterator[Batch]`` for
+binary formats. ``offset`` is the byte offset (in the decompressed stream) of
+the next record to read and ``line`` the number of records before it; each
+`collectors.driver.Batch` carries the events and rejects of a run of records,
+and the offset/line after them, so checkpoints work as for text. Records that
+cannot be decoded are counted in ``stats`` and rejected with a reason."""

@@ -48,6 +48,49 @@ class LocalClock:
         return got + sec
 
 
+    def syslog_stamp(self, stamp: str, reference: float) -> float:
+        """``Nov 29 10:00:00`` or ``Nov  9 10:00:00[.123]`` (no year) in this zone.
+
+        The year is the one that puts the stamp at or before ``reference`` (a
+        time near the end of the log, e.g. the file's mtime, or now for a live
+        stream), with a day of slack for clock skew: a December line read in
+        January belongs to last year, so a log spanning New Year stays in order.
+        """
+        key = stamp[:12]
+        got = self._minutes.get(key)
+        if got is None:
+            try:
+                if stamp[3] != " " or stamp[6] != " " or stamp[9] != ":":
+                    raise ValueError
+                month = MONTHS[stamp[0:3].lower()]
+                day = int(stamp[4:6])
+                hour, minute = int(stamp[7:9]), int(stamp[10:12])
+                year = dt.datetime.fromtimestamp(reference, self.tz).year
+                for y in (year + 1, year, year - 1, year - 2, year - 3, year - 4):
+                    try:
+                        got = dt.datetime(y, month, day, hour, minute, tzinfo=self.tz).timestamp()
+                    except ValueError:  # 29 Feb outside a leap year
+                        continue
+                    if got <= reference + 86_400:
+                        break
+                else:
+                    raise ValueError
+            except (ValueError, KeyError, IndexError):
+                raise ValueError(f"bad timestamp {stamp[:32]!r}") from None
+            if len(self._minutes) >= _CACHE_MAX:
+                self._minutes.clear()
+            self._minutes[key] = got
+        if len(stamp) < 15 or stamp[12] != ":":
+            raise ValueError(f"bad timestamp {stamp[:32]!r}")
+        try:
+            sec = float(stamp[13:])
+        except ValueError:
+            raise ValueError(f"bad timestamp {stamp[:32]!r}") from None
+        if not 0 <= sec < 61:
+            raise ValueError(f"bad seconds in timestamp {stamp[:32]!r}")
+        return got + sec
+
+
 def iso_stamp(stamp: str, default_tz: dt.tzinfo) -> float:
     """ISO 8601 (``2026-11-29T10:00:00.123``, ``Z`` or an offset optional)."""
     text = stamp[:-1] + "+00:00" if stamp.endswith(("Z", "z")) else stamp

@@ -10,6 +10,7 @@ rotated and then gzipped resumes where the plain file stopped.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -117,6 +118,7 @@ def read_batches(
     max_line: int = MAX_LINE,
     chunk: int = CHUNK,
     folder: Folder | None = None,
+    replay: int = 0,
 ) -> Iterator[Batch]:
     """Parse ``path`` from ``offset`` (the byte after line number ``line``).
 
@@ -126,7 +128,12 @@ def read_batches(
     the next read, as a writer may still be writing it).
     ``folder``: the format's compiled fold; the lines it takes are counted as
     parsed and left in it (``folder.drain()``), the rest are parsed here.
+    ``replay``: when resuming (``offset > 0``), first pass this many lines from
+    the top through the parser, discarding what they give, so a parser that
+    keeps state from headers (`LogFormat.header_lines`) has it again.
     """
+    if offset and replay:
+        _replay_head(path, parse, replay, max_line)
     with open_stream(path) as fh:
         if offset:
             fh.seek(offset)
@@ -233,6 +240,17 @@ def _parse_chunk(
     stats.ignored += ignored
     stats.parsed += len(events)
     return Batch(events, rejected, 0, line)
+
+
+def _replay_head(path: Path, parse: LineParser, count: int, max_line: int) -> None:
+    with open_stream(path) as fh:
+        for i in range(count):
+            raw = fh.readline(max_line + 1)
+            if not raw:
+                return
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            with contextlib.suppress(ParseError):
+                parse(text, i + 1)
 
 
 def _fold_chunk(

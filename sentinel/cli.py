@@ -69,8 +69,11 @@ def main(ctx: click.Context, config: Path | None, database: str | None,
     """Find the apps used on a district network without vetting or a DPA."""
     if verbose:
         import logging
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(name)s: %(message)s")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        log = logging.getLogger("sentinel")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     ctx.obj = Obj(config, {"storage.database_url": database,
                            "storage.data_dir": str(data_dir) if data_dir else None})
 
@@ -96,10 +99,14 @@ def parse(file: Path, format_name: str | None, timezone: str) -> None:
         tz = zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone") from None
-    parser = fmt.make_parser(ParseContext(tz=tz))
+    ctx = ParseContext(tz=tz, reference=dt.datetime.fromtimestamp(file.stat().st_mtime, dt.UTC))
     stats = ReadStats()
     out = sys.stdout
-    for batch in read_batches(file, parser, stats):
+    if fmt.read_records is not None:
+        batches = fmt.read_records(file, ctx, stats)
+    else:
+        batches = read_batches(file, fmt.make_parser(ctx), stats)
+    for batch in batches:
         for ev in batch.events:
             out.write(json.dumps(ev.to_json(), ensure_ascii=True) + "\n")
         for rej in batch.rejected:

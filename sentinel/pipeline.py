@@ -306,9 +306,14 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
     gc_was = gc.isenabled()
     gc.disable()  # the hot loop makes no cycles; collection only costs time here
     try:
-        for batch in read_batches(path, parser, stats, offset=offset, line=line,
-                                  skip_partial=mid, final=final,
-                                  max_line=settings.ingest.max_line_bytes, folder=folder):
+        if fmt.read_records is not None:
+            batches = fmt.read_records(path, ctx, stats, offset=offset, line=line)
+        else:
+            batches = read_batches(path, parser, stats, offset=offset, line=line,
+                                   skip_partial=mid, final=final,
+                                   max_line=settings.ingest.max_line_bytes, folder=folder,
+                                   replay=fmt.header_lines)
+        for batch in batches:
             agg.add(batch.events)
             if agg.store_urls:
                 agg.add_urls(batch.events)

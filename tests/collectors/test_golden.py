@@ -3,7 +3,9 @@ against bad.expected.json (the counts of a file full of broken input)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -12,21 +14,36 @@ from collectors.driver import ReadStats, read_batches
 from collectors.registry import FORMATS, ParseContext, detect_file
 
 DATA = Path(__file__).parent.parent / "data"
-GOLDEN = sorted(p for p in DATA.glob("*/*.log") if (p.with_suffix(".expected.jsonl")).exists())
-BAD = sorted(DATA.glob("*/bad.log"))
+GOLDEN = sorted(p for p in DATA.glob("*/*") if p.suffix != ".json" and p.suffix != ".jsonl"
+                and p.with_suffix(".expected.jsonl").exists())
+BAD = sorted(p for p in DATA.glob("*/bad.*") if p.suffix not in (".json", ".jsonl"))
+
+
+def context(folder: Path) -> ParseContext:
+    """``context.json`` beside a format's files may set ``tz`` (a zone name) and
+    ``reference`` (ISO 8601: "the file was written up to here", for years)."""
+    cfg = json.loads((folder / "context.json").read_text()) if (folder / "context.json").exists() else {}
+    tz = zoneinfo.ZoneInfo(cfg["tz"]) if "tz" in cfg else dt.UTC
+    ref = dt.datetime.fromisoformat(cfg["reference"]) if "reference" in cfg else None
+    return ParseContext(tz=tz, reference=ref)
 
 
 def _parse(path: Path, fmt: str) -> tuple[list[dict[str, object]], ReadStats]:
     stats = ReadStats()
-    parser = FORMATS[fmt].make_parser(ParseContext())
-    events = [ev.to_json() for b in read_batches(path, parser, stats) for ev in b.events]
+    f = FORMATS[fmt]
+    ctx = context(path.parent)
+    if f.read_records is not None:
+        batches = f.read_records(path, ctx, stats)
+    else:
+        batches = read_batches(path, f.make_parser(ctx), stats)
+    events = [ev.to_json() for b in batches for ev in b.events]
     return events, stats
 
 
 def test_every_format_has_golden_and_bad_files() -> None:
     for name in FORMATS:
         assert any(p.parent.name == name for p in GOLDEN), f"no golden file for {name}"
-        assert (DATA / name / "bad.log").exists(), f"no bad.log for {name}"
+        assert any(p.parent.name == name for p in BAD), f"no bad.* input for {name}"
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: f"{p.parent.name}/{p.name}")
