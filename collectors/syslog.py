@@ -38,6 +38,8 @@ def has_syslog_header(line: str) -> bool:
         s = s[end + 1 :]
         if s.startswith("1 "):
             s = s[2:]
+    if len(s) > 14 and s[3] == " " and s[5] == " " and s[4].isdigit():
+        s = s[:4] + " " + s[4:]
     if len(s) > 15 and s[3] == " " and s[6] == " " and s[9] == ":" and s[12] == ":":
         return s[:3].lower() in _MONTHS
     return len(s) > 19 and s[4] == "-" and s[7] == "-" and s[10] == "T"
@@ -68,6 +70,8 @@ def split_syslog(line: str, clock: LocalClock, reference: float) -> SyslogLine:
             raise ParseError("bad timestamp") from None
         msg = _skip_structured_data(rest).removeprefix("\ufeff")
         return SyslogLine(ts, _nil(host), _nil(app), _nil(procid), msg)
+    if len(s) > 14 and s[3] == " " and s[5] == " " and s[4].isdigit():
+        s = s[:4] + " " + s[4:]  # "Oct 4" as some senders write it, for "Oct  4"
     if len(s) > 15 and s[3] == " " and s[6] == " ":
         cut = s.find(" ", 15)
         if cut < 0:
@@ -91,7 +95,15 @@ def split_syslog(line: str, clock: LocalClock, reference: float) -> SyslogLine:
     if not sep:
         raise ParseError("truncated syslog line")
     tag, sep, msg = rest.partition(": ")
-    if not sep or " " in tag:
+    if sep and " " in tag:
+        # A relay may add a word before the tag ("HOST 10.0.0.9 named[1]: ..."):
+        # take the last word when it looks like a tag.
+        last = tag.rsplit(" ", 1)[1]
+        if last.endswith("]") and "[" in last and last[: last.find("[")].replace("-", "").isalnum():
+            tag = last
+        else:
+            sep = ""
+    if not sep:
         # No tag: some senders write "HOST message" directly.
         return SyslogLine(ts, host, "", "", rest)
     pid = ""

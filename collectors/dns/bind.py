@@ -21,6 +21,7 @@ loop in a district deployment.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.fold import Tally
 from collectors.hosts import normalize_host
+from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "bind"
 
@@ -48,7 +50,23 @@ def make_parser(ctx: ParseContext) -> LineParser:
     minutes: dict[str, float] = {}
     new = tuple.__new__
 
+    ref = ctx.reference.timestamp() if ctx.reference else time.time()
+
     def parse(line: str, lineno: int) -> Event | None:
+        if not line[:1].isdigit() and has_syslog_header(line):
+            # Through syslog (named's "syslog" channel, Infoblox, a relay): the
+            # header carries the time unless print-time is also on.
+            sl = split_syslog(line, clock, ref)
+            msg = sl.msg
+            sp = msg.find(": ")
+            if 0 < sp < 40 and msg[sp + 2 : sp + 3].isdigit() and " " not in msg[:sp]:
+                msg = msg[sp + 2 :]  # "queries: 29-Nov-2026 ..." (print-category before the time)
+            if msg[:1].isdigit() and _has_stamp(msg):
+                return body(msg, lineno, None)
+            return body(sl.msg, lineno, sl.ts)
+        return body(line, lineno, None)
+
+    def body(line: str, lineno: int, ts: float | None) -> Event | None:
         tok = line.split(" ")
         try:
             ci = tok.index("client")
@@ -57,13 +75,15 @@ def make_parser(ctx: ParseContext) -> LineParser:
         except (ValueError, IndexError):
             if "queries:" in tok[:4]:
                 raise ParseError("truncated query line") from None
-            if "query:" not in tok and _has_stamp(line):
+            if "query:" not in tok and (ts is not None or _has_stamp(line)):
                 return None  # another category or message in the same channel
             raise ParseError("not a BIND query log line") from None
         if qclass != "IN" and qclass not in ("CH", "HS", "ANY") and not qclass.startswith("CLASS"):
             raise ParseError("bad query class")
         base = minutes.get(line[:17])
-        if base is not None and line[17] == ":":
+        if ts is not None:
+            pass
+        elif base is not None and line[17] == ":":
             # Fast path: BIND's own print-time stamp, minute already seen.
             try:
                 sec = float(line[18:24])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,11 @@ def test_over_long_line_spanning_chunks_is_one_rejection(tmp_path: Path) -> None
 
 
 def test_unknown_format_lists_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="known formats: bind, squid"):
+    every = ", ".join(sorted(FORMATS))
+    assert "bind" in FORMATS and "squid" in FORMATS
+    with pytest.raises(FormatError, match=f"known formats: {re.escape(every)}$"):
         get_format("nope")
     p = tmp_path / "mystery.txt"
     p.write_text("hello world\n")
-    with pytest.raises(FormatError, match=r"mystery.txt: cannot detect.*bind, squid"):
+    with pytest.raises(FormatError, match=rf"mystery.txt: cannot detect.*{re.escape(every)}$"):
         detect_file(p)
