@@ -6,6 +6,11 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 KINDS = ("dns", "proxy", "tls", "sso")
+USE_QTYPES = frozenset(("A", "AAAA", "HTTPS", "SVCB", "CNAME"))
+"""DNS query types that show a device is about to use a service. Others (PTR,
+TXT, SRV, MX, SOA...) are lookups by software about infrastructure: kept in the
+counts, under the usage kind `DNS_OTHER`, but they raise no findings."""
+DNS_OTHER = "dns-other"
 ACTIONS = ("allowed", "blocked", "warned", "signin", "grant", "revoke")
 
 

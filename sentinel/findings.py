@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from catalog.kb import KnowledgeBase
 from catalog.match import Matcher
 from catalog.model import Catalog, Vetting
+from collectors.event import DNS_OTHER
 from sentinel.config import Settings
 from sentinel.store import Store
 from sentinel.store.models import Finding, HostClass, UsageDaily
@@ -72,7 +73,8 @@ def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
     # Reach counts devices (client pseudonyms): a proxy user and the same
     # device's DNS lookups must not count twice.
     ident = func.nullif(u.client, "")
-    where = (u.day >= start, u.day <= end)
+    # Lookups that do not show use (PTR, TXT, SRV...) raise nothing and reach no one.
+    where = (u.day >= start, u.day <= end, u.kind != DNS_OTHER)
     q = (select(h.subject, h.match_kind, func.min(h.name), func.min(h.category),
                 func.sum(u.events), func.sum(u.blocked), func.count(distinct(ident)),
                 func.count(distinct(case((u.population == "students", ident)))),

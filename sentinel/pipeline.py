@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from collectors.driver import Batch, FileIdentity, ReadStats, read_batches, settled
-from collectors.event import Event
+from collectors.event import DNS_OTHER, USE_QTYPES, Event
 from collectors.fold import Tally
 from collectors.registry import LogFormat, ParseContext, detect_file, get_format
 from sentinel.config import Settings, _zone
@@ -76,6 +76,8 @@ class Aggregator:
                 self._switch(ts)
                 lo, hi, cur = self._lo, self._hi, self._cur
             key = key_of(ev)
+            if ev[7] is not None and ev[1] == "dns" and ev[7] not in USE_QTYPES:
+                key = (DNS_OTHER, *key[1:])
             r = cur.get(key)
             if r is None:
                 cur[key] = r = [1, ts, ts, 0, 0, 0, 0]

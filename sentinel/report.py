@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 import sentinel
 from catalog.model import Catalog
+from collectors.event import DNS_OTHER
 from sentinel.config import Settings
 from sentinel.findings import Evaluation, Reach, list_findings, usage_by_subject, window
 from sentinel.store import Store
-from sentinel.store.models import Finding, IngestRun
+from sentinel.store.models import Finding, IngestRun, UsageDaily
 from sentinel.textsafe import printable
 
 
@@ -39,6 +40,8 @@ class ReportData:
     products: list[ProductRow] = field(default_factory=list)
     unknown: list[Reach] = field(default_factory=list)
     coverage: dict[str, int] = field(default_factory=dict)
+    other_lookups: int = 0
+    """DNS lookups that do not show use (PTR, TXT, SRV...): counted, never findings."""
     noise: list[Reach] = field(default_factory=list)
 
     @property
@@ -66,6 +69,9 @@ def build_report(settings: Settings, store: Store, catalog: Catalog,
             return data
         data.start, data.end = win
         reach = evaluation.reach if evaluation else usage_by_subject(s, *win)
+        u = UsageDaily
+        data.other_lookups = int(s.scalar(select(func.sum(u.events)).where(
+            u.day >= win[0], u.day <= win[1], u.kind == DNS_OTHER)) or 0)
         for r in reach:
             data.coverage[r.match_kind] = data.coverage.get(r.match_kind, 0) + r.events
             if r.match_kind == "district":
@@ -114,6 +120,9 @@ def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None
     console.print(t)
     cov = ", ".join(f"{k} {data.share(k):.1%}" for k in sorted(data.coverage))
     console.print(Text(f"Coverage of {data.total_events:,} events: {cov}"))
+    if data.other_lookups:
+        console.print(Text(f"Also {data.other_lookups:,} DNS lookups that do not show use "
+                           "(PTR, TXT, SRV...), counted but raising no findings."))
 
 
 _ENV = Environment(loader=PackageLoader("sentinel", "templates"),

@@ -117,6 +117,7 @@ cdef class BindKernel:
 
     cdef bint _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t i, j, h, a0, a1, q0, q1, k, t
+        cdef bint other
         cdef int sec
         cdef int64_t ms
         cdef char c
@@ -194,6 +195,14 @@ cdef class BindKernel:
             return False
         if q1 == q0:
             return False
+        # query types that show use (collectors.event.USE_QTYPES); others are kept apart
+        i = q1 + 4
+        j = _token_end(s, i, n)
+        other = not ((j - i == 1 and s[i] == b'A')
+                     or (j - i == 4 and memcmp(s + i, b"AAAA", 4) == 0)
+                     or (j - i == 5 and (memcmp(s + i, b"HTTPS", 5) == 0
+                                         or memcmp(s + i, b"CNAME", 5) == 0))
+                     or (j - i == 4 and memcmp(s + i, b"SVCB", 4) == 0))
         # key: client, a space, the lower-cased name
         k = a1 - a0
         memcpy(self.key, s + a0, k)
@@ -206,6 +215,9 @@ cdef class BindKernel:
             elif not ((b'a' <= c <= b'z') or _digit(c) or c == b'-' or c == b'_' or c == b'.'):
                 return False
             self.key[k] = c
+            k += 1
+        if other:
+            self.key[k] = b'\x01'
             k += 1
         key = PyBytes_FromStringAndSize(self.key, k)
         got = PyDict_GetItem(self.cur, key)
@@ -240,7 +252,7 @@ cdef class BindKernel:
         ``days[i]`` is the date of bucket ``i``; ``tally`` is the Tally class.
         """
         new = tuple.__new__
-        cdef Py_ssize_t b, slot, sp
+        cdef Py_ssize_t b, slot, sp, size
         cdef const char *k
         out = []
         for b in range(len(self.buckets)):
@@ -251,11 +263,16 @@ cdef class BindKernel:
                 k = PyBytes_AS_STRING(key)
                 sp = (<const char *>memchr(k, b' ', PyBytes_GET_SIZE(key))) - k
                 client = k[:sp].decode("ascii")
-                name = k[sp + 1:PyBytes_GET_SIZE(key)]
+                size = PyBytes_GET_SIZE(key)
+                kind = "dns"
+                if k[size - 1] == 1:
+                    kind = "dns-other"
+                    size -= 1
+                name = k[sp + 1:size]
                 host = self.hosts.get(name)
                 if host is None:
                     raise KeyError(name)
-                out.append(new(tally, (day, "dns", client, "", host, self.counts[slot],
+                out.append(new(tally, (day, kind, client, "", host, self.counts[slot],
                                        self.first[slot] / 1000.0, self.last[slot] / 1000.0,
                                        0, 0, 0, 0)))
             d.clear()

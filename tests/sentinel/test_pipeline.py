@@ -130,3 +130,36 @@ def test_usage_is_pseudonymous_with_sites(settings: Settings, store: Store, tmp_
     assert all(r.client.startswith("c_") and "10.10" not in r.client for r in rows)
     assert len({r.client for r in rows}) == 21
     assert str(rows[0].day) == "2026-11-29"
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_lookups_that_do_not_show_use_raise_no_findings(settings: Settings, store: Store,
+                                                        tmp_path: Path, compiled: bool) -> None:
+    from catalog.kb import load_knowledge_base
+    from catalog.match import Matcher
+    from catalog.model import Catalog
+    from sentinel.findings import evaluate
+
+    def q(i: int, host: str, qtype: str) -> str:
+        return (f"29-Nov-2026 14:00:{i % 60:02d}.000 queries: info: client @0x1 10.10.0.{i + 1}#1 "
+                f"({host}): query: {host} IN {qtype} + (10.0.0.53)\n")
+
+    p = tmp_path / "queries.log"
+    # Thirty devices look up TXT/SRV/PTR records of one unknown domain; three devices
+    # resolve the addresses of another one.
+    p.write_text("".join(q(i, "txt-only.example", ("TXT", "SRV", "PTR")[i % 3]) for i in range(30))
+                 + "".join(q(i, "used.example", "A") for i in range(3)))
+    old(p)
+    settings = settings.model_copy(update={
+        "ingest": settings.ingest.model_copy(update={"compiled": compiled}),
+        "findings": settings.findings.model_copy(update={"unvetted_min_clients": 2,
+                                                          "unvetted_min_events": 1})})
+    scan(settings, store, [p])
+    with store.session() as s:
+        kinds = dict(s.execute(select(UsageDaily.kind, func.sum(UsageDaily.events))
+                               .group_by(UsageDaily.kind)).all())
+    assert kinds == {"dns": 3, "dns-other": 30}
+    ev = evaluate(settings, store, Catalog(), load_knowledge_base(),
+                  Matcher(Catalog(), load_knowledge_base()))
+    assert [f.subject for f in ev.findings] == ["used.example"]
+    assert ev.findings[0].clients == 3
