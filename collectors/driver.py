@@ -24,7 +24,6 @@ from collectors.base import LineParser
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.fold import Folder
-from collectors.registry import is_gzip
 
 CHUNK = 1 << 20
 MAX_LINE = 64 * 1024
@@ -334,3 +333,8 @@ def _sample(raw: bytes) -> str:
 def settled(path: Path, seconds: float, now: float) -> bool:
     """A file nobody has written to for ``seconds``: its last line is whole."""
     return now - os.stat(path).st_mtime >= seconds
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from collectors.base import LineParser, LogFormat, ParseContext
+from collectors.driver import is_gzip
 from collectors.errors import FormatError
 
 PACKAGES = ("collectors.dns", "collectors.proxy", "collectors.sso")
@@ -92,11 +93,6 @@ def detect_file(path: Path) -> LogFormat:
             f"{path}: cannot detect the log format from its first lines; "
             f"pass --format with one of: {', '.join(sorted(FORMATS))}")
     return fmt
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
 
 
 __all__ = ["FORMATS", "LineParser", "LogFormat", "ParseContext", "detect", "detect_file",

@@ -120,12 +120,17 @@ def parse(file: Path, format_name: str | None, timezone: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "format_name", help="Format of PATHS (default: detect per file).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64),
+              help="Read this many files in parallel, one process each (default: ingest.jobs).")
 @click.pass_obj
-def scan(obj: Obj, paths: tuple[Path, ...], format_name: str | None, as_json: bool) -> None:
+def scan(obj: Obj, paths: tuple[Path, ...], format_name: str | None, as_json: bool,
+         jobs: int | None) -> None:
     """Read logs (PATHS, or the configured sources), update usage, findings and report."""
     from sentinel.app import open_context, run_scan
     from sentinel.report import render_terminal
 
+    if jobs is not None:
+        obj.overrides["ingest.jobs"] = jobs
     ctx = open_context(obj.settings)
     console = Console(stderr=as_json)
     if not paths and not obj.settings.sources:

@@ -114,6 +114,8 @@ class Ingest(_Model):
     """Aggregates and checkpoint are committed together every this many lines."""
     max_keys: int = Field(default=200_000, ge=1000)
     """...or as soon as this many aggregate rows are pending (bounds memory)."""
+    jobs: int = Field(default=1, ge=1, le=64)
+    """Files read in parallel, one process each (a district with several DNS servers)."""
     compiled: bool = True
     """Use a format's compiled fast path where built (same results; false to rule it out)."""
 

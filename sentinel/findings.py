@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, delete, distinct, func, select
+from sqlalchemy import case, delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from catalog.kb import KnowledgeBase
@@ -62,38 +62,56 @@ def classify_hosts(s: Session, matcher: Matcher, start: dt.date, end: dt.date) -
     hosts = s.scalars(select(UsageDaily.host).distinct().where(
         UsageDaily.day.between(start, end))).all()
     s.execute(delete(HostClass))
-    s.add_all(HostClass(host=h, match_kind=m.kind, subject=m.key, name=m.name,
-                        category=m.category, rule=m.rule)
-              for h in hosts for m in [matcher.classify(h)])
-    s.flush()
+    rows = [{"host": h, "match_kind": m.kind, "subject": m.key, "name": m.name,
+             "category": m.category, "rule": m.rule}
+            for h in hosts for m in [matcher.classify(h)]]
+    if rows:
+        s.execute(insert(HostClass), rows)
 
 
 def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
+    """Use of every subject over the window; needs `classify_hosts` first."""
     u, h = UsageDaily, HostClass
-    # Reach counts devices (client pseudonyms): a proxy user and the same
-    # device's DNS lookups must not count twice.
-    ident = func.nullif(u.client, "")
     # Lookups that do not show use (PTR, TXT, SRV...) raise nothing and reach no one.
     where = (u.day >= start, u.day <= end, u.kind != DNS_OTHER)
-    q = (select(h.subject, h.match_kind, func.min(h.name), func.min(h.category),
-                func.sum(u.events), func.sum(u.blocked), func.count(distinct(ident)),
-                func.count(distinct(case((u.population == "students", ident)))),
-                func.count(distinct(case((u.population == "staff", ident)))),
+    # Reach counts devices (client pseudonyms): a proxy user and the same device's
+    # DNS lookups must not count twice. A device is in one population (both come
+    # from its address), so the distinct counts per population add up.
+    q = (select(h.subject, h.match_kind, u.population, func.min(h.name), func.min(h.category),
+                func.sum(u.events), func.sum(u.blocked),
+                func.count(distinct(func.nullif(u.client, ""))),
                 func.min(u.first_seen), func.max(u.last_seen))
-         .join(h, h.host == u.host).where(*where).group_by(h.subject, h.match_kind))
+         .join(h, h.host == u.host).where(*where)
+         .group_by(h.subject, h.match_kind, u.population))
     out: dict[tuple[str, str], Reach] = {}
-    for subj, mk, name, cat, ev, bl, cl, st, sf, fs, ls in s.execute(q):
-        out[(subj, mk)] = Reach(subj, mk, name, cat, int(ev or 0), int(bl or 0), cl, st, sf,
-                                _aware(fs), _aware(ls))
-    # Sites, populations, kinds and hosts of each subject: one grouped pass.
-    q2 = (select(h.subject, h.match_kind, u.site, u.population, u.kind, u.host)
-          .join(h, h.host == u.host).where(*where)
-          .group_by(h.subject, h.match_kind, u.site, u.population, u.kind, u.host))
+    for subj, mk, pop, name, cat, ev, bl, cl, fs, ls in s.execute(q):
+        r = out.get((subj, mk))
+        if r is None:
+            r = out[(subj, mk)] = Reach(subj, mk, name, cat)
+        r.events += int(ev or 0)
+        r.blocked += int(bl or 0)
+        r.clients += cl
+        if pop == "students":
+            r.students += cl
+        elif pop == "staff":
+            r.staff += cl
+        fs, ls = _aware(fs), _aware(ls)
+        r.first_seen = fs if r.first_seen is None or (fs and fs < r.first_seen) else r.first_seen
+        r.last_seen = ls if r.last_seen is None or (ls and ls > r.last_seen) else r.last_seen
+    # Sites, populations, kinds and hosts of each subject: one grouped pass over
+    # usage alone, hosts mapped to subjects here (a few thousand).
+    subject = {host: (subj, mk) for host, subj, mk in s.execute(
+        select(h.host, h.subject, h.match_kind))}
+    q2 = (select(u.host, u.site, u.population, u.kind).where(*where)
+          .group_by(u.host, u.site, u.population, u.kind))
     seen: dict[tuple[str, str], tuple[set[str], set[str], set[str], set[str]]] = {}
-    for subj, mk, site, pop, kind, host in s.execute(q2):
-        sets = seen.get((subj, mk))
+    for host, site, pop, kind in s.execute(q2):
+        key = subject.get(host)
+        if key is None:
+            continue
+        sets = seen.get(key)
         if sets is None:
-            sets = seen[(subj, mk)] = (set(), set(), set(), set())
+            sets = seen[key] = (set(), set(), set(), set())
         sets[0].add(site)
         sets[1].add(pop)
         sets[2].add(kind)

@@ -226,15 +226,55 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
     result = ScanResult()
     inputs = expand_inputs(settings, paths or [])
     fixed = get_format(format_name) if format_name else None
-    for path, fmt_name, tz in inputs:
-        fmt = fixed or (get_format(fmt_name) if fmt_name else detect_file(path))
-        cb = progress(str(path), path.stat().st_size) if progress else None
-        result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb))
+    # Formats are detected up front, so a bad input fails before anything is read.
+    work = [(path, fixed or (get_format(fmt_name) if fmt_name else detect_file(path)), tz)
+            for path, fmt_name, tz in inputs]
+    jobs = min(settings.ingest.jobs, len(work))
+    if jobs > 1:
+        result.inputs.extend(_ingest_parallel(settings, store, work, jobs, progress))
+    else:
+        for path, fmt, tz in work:
+            cb = progress(str(path), path.stat().st_size) if progress else None
+            result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb))
     with store.session() as s:
         cutoff = dt.date.today() - dt.timedelta(days=settings.privacy.retention_days)
         store.purge_usage(s, cutoff)
         _purge_quarantine(s, settings)
     return result
+
+
+def _ingest_parallel(settings: Settings, store: Store, work: list[tuple[Path, LogFormat, dt.tzinfo]],
+                     jobs: int, progress: Callable[[str, int], Progress] | None,
+                     ) -> list[InputResult]:
+    """One worker process per file, ``jobs`` at a time. Each worker commits its
+    own file's usage with its checkpoint, exactly as a sequential scan does
+    (SQLite serializes the writes; PostgreSQL takes them concurrently)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    store.dispose()  # no pooled connection may cross the fork
+    bars = {str(p): progress(str(p), p.stat().st_size) if progress else None for p, _, _ in work}
+    results: dict[str, InputResult] = {}
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_ingest_worker, settings, str(p), fmt.name, tz): str(p)
+                   for p, fmt, tz in work}
+        for fut in futures:
+            res = fut.result()  # a worker's error is raised here, as in a sequential scan
+            results[futures[fut]] = res
+            bar = bars[futures[fut]]
+            if bar:
+                bar(res.end_offset - res.start_offset, res.stats.read)
+    return [results[str(p)] for p, _, _ in work]
+
+
+def _ingest_worker(settings: Settings, path: str, fmt_name: str, tz: dt.tzinfo) -> InputResult:
+    store = Store.open(settings.database_url, migrate=False)
+    try:
+        ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
+        return ingest_file(settings, store, ids, Path(path), get_format(fmt_name), tz)
+    finally:
+        store.dispose()
 
 
 def _purge_quarantine(s: Session, settings: Settings) -> None:

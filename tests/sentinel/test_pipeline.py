@@ -163,3 +163,41 @@ def test_lookups_that_do_not_show_use_raise_no_findings(settings: Settings, stor
                   Matcher(Catalog(), load_knowledge_base()))
     assert [f.subject for f in ev.findings] == ["used.example"]
     assert ev.findings[0].clients == 3
+
+
+def test_parallel_scan_equals_sequential(settings: Settings, store: Store, tmp_path: Path,
+                                         db_url: str) -> None:
+    files = []
+    for i in range(3):
+        p = tmp_path / f"ns{i}.log"
+        p.write_text(lines(400, start=i * 400))
+        files.append(old(p))
+
+    def usage(st: Store) -> list[tuple[object, ...]]:
+        with st.session() as s:
+            return sorted(tuple(r) for r in s.execute(select(
+                UsageDaily.day, UsageDaily.host, UsageDaily.client, UsageDaily.events,
+                UsageDaily.first_seen, UsageDaily.last_seen)))
+
+    res = scan(settings.model_copy(update={"ingest": settings.ingest.model_copy(
+        update={"jobs": 2})}), store, files)
+    assert [r.stats.parsed for r in res.inputs] == [400, 400, 400]
+    assert [r.path for r in res.inputs] == [str(f) for f in files]
+    parallel = usage(store)
+    again = scan(settings.model_copy(update={"ingest": settings.ingest.model_copy(
+        update={"jobs": 2})}), store, files)
+    assert all(r.status == "unchanged" for r in again.inputs)
+    assert usage(store) == parallel
+
+    seq_dir = tmp_path / "seq"
+    seq_dir.mkdir()
+    url = f"sqlite:///{seq_dir / 'seq.db'}"
+    seq_store = Store.open(url)
+    try:
+        seq_settings = settings.model_copy(update={"storage": settings.storage.model_copy(
+            update={"database_url": url, "data_dir": settings.storage.data_dir})})
+        scan(seq_settings, seq_store, files)
+        assert [r[:4] for r in usage(seq_store)] == [r[:4] for r in parallel]
+        assert total(seq_store) == 1200
+    finally:
+        seq_store.dispose()
