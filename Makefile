@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml setup.py $(wildcard collectors/*/*.pyx) | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard collectors/*.pyx collectors/*/*.pyx) | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,dev]"
 	touch $@
 

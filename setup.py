@@ -13,7 +13,7 @@ except ImportError:  # building from an sdist without Cython: no kernels
     extensions = []
 else:
     extensions = cythonize(
-        [Extension("collectors.dns._bindfold", ["collectors/dns/_bindfold.pyx"], optional=True)],
+        [Extension("collectors._fold", ["collectors/_fold.pyx"], optional=True)],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )

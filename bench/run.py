@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 try:
-    from collectors.dns import _bindfold  # noqa: F401
+    from collectors import _fold  # noqa: F401
     KERNEL = "compiled fold"
 except ImportError:
     KERNEL = "kernel NOT built"

@@ -175,7 +175,7 @@ _HOSTS_MAX = 400_000
 
 
 class BindFolder:
-    """The compiled fold (``_bindfold``) with what it needs from Python.
+    """The compiled fold (`collectors._fold.BindKernel`) with what it needs from Python.
 
     The kernel calls back once per new minute (zone arithmetic, day bucket)
     and once per new (client, name) key (is the name a valid host?), so both
@@ -224,7 +224,7 @@ class BindFolder:
         return int(self.kernel.keys)
 
     def drain(self) -> list[Tally]:
-        out: list[Tally] = self.kernel.drain(self.day_of, Tally)
+        out: list[Tally] = self.kernel.drain(self.day_of, Tally, "dns")
         if len(self.kernel.hosts) > _HOSTS_MAX // 4:
             self.kernel.hosts = {}  # no key refers to them any more
         return out
@@ -232,10 +232,10 @@ class BindFolder:
 
 def make_folder(ctx: ParseContext) -> BindFolder | None:
     try:
-        from collectors.dns import _bindfold
+        from collectors import _fold
     except ImportError:  # not compiled here: the line parser does the work
         return None
-    return BindFolder(ctx, _bindfold.BindKernel)
+    return BindFolder(ctx, _fold.BindKernel)
 
 
 FORMAT = LogFormat(NAME, "dns", "BIND 9 query log (queries category)", sniff, make_parser,

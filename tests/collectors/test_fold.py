@@ -26,13 +26,13 @@ from collectors.registry import ParseContext
 from sentinel.pipeline import Aggregator
 
 try:
-    from collectors.dns import _bindfold
+    from collectors import _fold
 except ImportError:  # pragma: no cover - only where no C compiler was found
-    _bindfold = None
+    _fold = None
     if os.environ.get("SENTINEL_REQUIRE_KERNELS"):
         raise
 
-pytestmark = pytest.mark.skipif(_bindfold is None, reason="compiled kernel not built here")
+pytestmark = pytest.mark.skipif(_fold is None, reason="compiled kernel not built here")
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 NY = zoneinfo.ZoneInfo("America/New_York")

@@ -1,0 +1,291 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled folds: DNS log lines straight into per-day (client, host) counts.
+
+Each kernel takes only the lines it is sure of in its format's common layout
+and hands every other line back by index, for the Python parser, which stays
+the reference: a fold must give exactly what parsing line by line and
+aggregating gives (tests/collectors/test_fold.py checks each with Hypothesis).
+
+`Kernel` holds what every format shares: per-day buckets (dict of key bytes ->
+slot), the slot arrays (count, first and last time in microseconds), the key
+(client, a space, the lower-cased name, and a 0x01 byte when the query type
+does not show use), the host check and the drain. Subclasses parse lines.
+
+Input is hostile: every read is bounded by the line's length, names are copied
+into a fixed buffer only after their length is checked, and the only things
+stored are counts and times.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.object cimport PyObject
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memchr, memcmp, memcpy
+
+cdef enum:
+    KEY_MAX = 2048
+    MAX_TOKENS = 8
+
+
+cdef inline bint _digit(char c) noexcept nogil:
+    return b'0' <= c <= b'9'
+
+
+cdef inline int _d(char c) noexcept nogil:
+    return c - 48
+
+
+cdef inline Py_ssize_t _token_end(const char *s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Index of the space ending the token at ``i`` (``n`` when it ends the line)."""
+    cdef const char *hit = <const char *>memchr(s + i, b' ', n - i)
+    return n if hit == NULL else hit - s
+
+
+cdef inline bint _use_qtype(const char *t, Py_ssize_t n) noexcept nogil:
+    """collectors.event.USE_QTYPES: A, AAAA, HTTPS, SVCB, CNAME."""
+    return ((n == 1 and t[0] == b'A')
+            or (n == 4 and (memcmp(t, b"AAAA", 4) == 0 or memcmp(t, b"SVCB", 4) == 0))
+            or (n == 5 and (memcmp(t, b"HTTPS", 5) == 0 or memcmp(t, b"CNAME", 5) == 0)))
+
+
+cdef class Kernel:
+    cdef int64_t *counts
+    cdef int64_t *first
+    cdef int64_t *last
+    cdef Py_ssize_t size, cap
+    cdef public list buckets
+    """One dict per district day: key bytes -> slot."""
+    cdef public dict hosts
+    """Name (bytes) -> normalized host, or None when invalid; filled by ``host_ok``."""
+    cdef object host_ok
+    cdef object minute_cb
+    cdef object cur
+    cdef Py_ssize_t max_line
+    cdef char key[KEY_MAX]
+
+    def __cinit__(self, minute_cb, host_ok, Py_ssize_t max_line, *args):
+        self.minute_cb = minute_cb
+        self.host_ok = host_ok
+        self.hosts = {}
+        self.buckets = []
+        self.max_line = min(max_line, KEY_MAX - 16)
+        self.cur = None
+        self.size = 0
+        self.cap = 0
+        self.counts = self.first = self.last = NULL
+
+    def __dealloc__(self):
+        free(self.counts)
+        free(self.first)
+        free(self.last)
+
+    @property
+    def keys(self):
+        return self.size
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t cap = self.cap * 2 if self.cap else 4096
+        cdef int64_t *c = <int64_t *>realloc(self.counts, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.counts = c
+        c = <int64_t *>realloc(self.first, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.first = c
+        c = <int64_t *>realloc(self.last, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.last = c
+        self.cap = cap
+        return 0
+
+    def fold(self, bytes data):
+        """Fold the lines of ``data``: (how many lines, indices of those not taken)."""
+        cdef const char *p = PyBytes_AS_STRING(data)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+        cdef Py_ssize_t pos = 0, end, idx = 0
+        cdef const char *hit
+        cdef list slow = []
+        while pos < n:
+            hit = <const char *>memchr(p + pos, b'\n', n - pos)
+            end = n if hit == NULL else hit - p
+            if end - pos > self.max_line or not self._line(p + pos, end - pos):
+                slow.append(idx)
+            idx += 1
+            pos = end + 1
+        return idx, slow
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        return 0
+
+    cdef int _add(self, const char *client, Py_ssize_t clen, const char *name, Py_ssize_t nlen,
+                  int64_t us, bint other) except -1:
+        """Count one query; 0 (not taken) when the client or name is not plain."""
+        cdef Py_ssize_t k, i, slot
+        cdef char c
+        cdef PyObject *got
+        if clen <= 0 or nlen <= 0 or clen + nlen + 3 > KEY_MAX:
+            return 0
+        for i in range(clen):
+            c = client[i]
+            if c <= 32 or c >= 127:
+                return 0
+        memcpy(self.key, client, clen)
+        self.key[clen] = b' '
+        k = clen + 1
+        for i in range(nlen):
+            c = name[i]
+            if b'A' <= c <= b'Z':
+                c = c + 32
+            elif not ((b'a' <= c <= b'z') or _digit(c) or c == b'-' or c == b'_' or c == b'.'):
+                return 0
+            self.key[k] = c
+            k += 1
+        if other:
+            self.key[k] = b'\x01'
+            k += 1
+        key = PyBytes_FromStringAndSize(self.key, k)
+        got = PyDict_GetItem(self.cur, key)
+        if got == NULL:
+            name_b = PyBytes_FromStringAndSize(self.key + clen + 1, nlen)
+            known = PyDict_GetItem(self.hosts, name_b)
+            if known == NULL:
+                if not self.host_ok(name_b):
+                    return 0
+            elif <object>known is None:
+                return 0
+            if self.size >= self.cap:
+                self._grow()
+            slot = self.size
+            self.size += 1
+            self.counts[slot] = 1
+            self.first[slot] = us
+            self.last[slot] = us
+            PyDict_SetItem(self.cur, key, slot)
+        else:
+            slot = <Py_ssize_t><object>got
+            self.counts[slot] += 1
+            if us < self.first[slot]:
+                self.first[slot] = us
+            elif us > self.last[slot]:
+                self.last[slot] = us
+        return 1
+
+    def drain(self, list days, type tally, str kind):
+        """Every key as a `collectors.fold.Tally` of ``kind`` (``kind-other`` for
+        lookups that do not show use); then reset. ``days[i]`` is bucket i's date."""
+        cdef Py_ssize_t b, slot, sp, size
+        cdef const char *k
+        new = tuple.__new__
+        other_kind = "dns-other"
+        out = []
+        for b in range(len(self.buckets)):
+            d = self.buckets[b]
+            day = days[b]
+            for key, value in d.items():
+                slot = value
+                k = PyBytes_AS_STRING(key)
+                size = PyBytes_GET_SIZE(key)
+                sp = (<const char *>memchr(k, b' ', size)) - k
+                client = k[:sp].decode("ascii")
+                this_kind = kind
+                if k[size - 1] == 1:
+                    this_kind = other_kind
+                    size -= 1
+                name = k[sp + 1:size]
+                host = self.hosts.get(name)
+                if host is None:
+                    raise KeyError(name)
+                out.append(new(tally, (day, this_kind, client, "", host, self.counts[slot],
+                                       self.first[slot] / 1e6, self.last[slot] / 1e6,
+                                       0, 0, 0, 0)))
+            d.clear()
+        self.size = 0
+        return out
+
+
+cdef class BindKernel(Kernel):
+    """BIND 9's default print-time layout::
+
+        DD-Mon-YYYY HH:MM:SS.mmm [cat: [sev: ]]client [@0x..] IP#PORT [(NAME): ]
+            [view V: ]query: NAME IN TYPE ...
+    """
+
+    cdef char prev[17]
+    cdef bint have_prev
+    cdef int64_t prev_us
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i, j, a0, a1, q0, q1, t
+        cdef const char *hit
+        cdef int sec
+        cdef int64_t us
+        if n < 40:
+            return 0
+        if (s[2] != b'-' or s[6] != b'-' or s[11] != b' ' or s[14] != b':' or s[17] != b':'
+                or s[20] != b'.' or s[24] != b' '):
+            return 0
+        if not (_digit(s[0]) and _digit(s[1]) and _digit(s[7]) and _digit(s[8]) and _digit(s[9])
+                and _digit(s[10]) and _digit(s[12]) and _digit(s[13]) and _digit(s[15])
+                and _digit(s[16]) and _digit(s[18]) and _digit(s[19]) and _digit(s[21])
+                and _digit(s[22]) and _digit(s[23])):
+            return 0
+        if not self.have_prev or memcmp(s, self.prev, 17) != 0:
+            r = self.minute_cb(PyBytes_FromStringAndSize(s, 17))
+            if r is None:
+                self.have_prev = False
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r[0]]
+            self.prev_us = <int64_t>r[1] * 1000
+            memcpy(self.prev, s, 17)
+            self.have_prev = True
+        sec = _d(s[18]) * 10 + _d(s[19])
+        if sec > 60:
+            return 0
+        us = self.prev_us + (sec * 1000 + _d(s[21]) * 100 + _d(s[22]) * 10 + _d(s[23])) * 1000
+        # the token "client", within the first few
+        i = 25
+        t = 0
+        while True:
+            if i >= n or t >= MAX_TOKENS:
+                return 0
+            j = _token_end(s, i, n)
+            if j - i == 6 and memcmp(s + i, b"client", 6) == 0:
+                break
+            i = j + 1
+            t += 1
+        i = j + 1
+        if i >= n:
+            return 0
+        if s[i] == b'@':
+            i = _token_end(s, i, n) + 1
+            if i >= n:
+                return 0
+        j = _token_end(s, i, n)
+        hit = <const char *>memchr(s + i, b'#', j - i)
+        if hit == NULL or hit == s + i:
+            return 0
+        a0, a1 = i, hit - s
+        # the token "query:" after the address
+        i = j + 1
+        t = 0
+        while True:
+            if i >= n or t >= MAX_TOKENS:
+                return 0
+            j = _token_end(s, i, n)
+            if j - i == 6 and memcmp(s + i, b"query:", 6) == 0:
+                break
+            i = j + 1
+            t += 1
+        q0 = j + 1
+        if q0 >= n:
+            return 0
+        q1 = _token_end(s, q0, n)
+        # class IN, then a type token (which may be empty, as in the reference)
+        if q1 + 3 >= n or s[q1 + 1] != b'I' or s[q1 + 2] != b'N' or s[q1 + 3] != b' ':
+            return 0
+        i = q1 + 4
+        j = _token_end(s, i, n)
+        return self._add(s + a0, a1 - a0, s + q0, q1 - q0, us, not _use_qtype(s + i, j - i))
