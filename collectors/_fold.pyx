@@ -62,12 +62,19 @@ cdef class Kernel:
     cdef object minute_cb
     cdef object cur
     cdef Py_ssize_t max_line
+    cdef public bint stop_on_hash
+    cdef public dict clients
+    """Client (bytes) -> canonical text, or None when invalid; None: taken as is."""
+    cdef object client_ok
     cdef char key[KEY_MAX]
 
     def __cinit__(self, minute_cb, host_ok, Py_ssize_t max_line, *args):
         self.minute_cb = minute_cb
         self.host_ok = host_ok
         self.hosts = {}
+        self.clients = None
+        self.client_ok = None
+        self.stop_on_hash = False
         self.buckets = []
         self.max_line = min(max_line, KEY_MAX - 16)
         self.cur = None
@@ -101,21 +108,29 @@ cdef class Kernel:
         self.cap = cap
         return 0
 
-    def fold(self, bytes data):
-        """Fold the lines of ``data``: (how many lines, indices of those not taken)."""
+    def fold(self, bytes data, Py_ssize_t pos=0, Py_ssize_t idx=0):
+        """Fold the lines of ``data`` from byte ``pos`` (line index ``idx``).
+
+        Returns (index after the last line read, indices of the lines not
+        taken, -1) - or, when ``stop_on_hash`` is set and a line starts with
+        ``#`` (a header that may change the layout), stops there and returns
+        that line's start as the third item; its index is the first item.
+        """
         cdef const char *p = PyBytes_AS_STRING(data)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-        cdef Py_ssize_t pos = 0, end, idx = 0
+        cdef Py_ssize_t end
         cdef const char *hit
         cdef list slow = []
         while pos < n:
+            if self.stop_on_hash and p[pos] == b'#':
+                return idx, slow, pos
             hit = <const char *>memchr(p + pos, b'\n', n - pos)
             end = n if hit == NULL else hit - p
             if end - pos > self.max_line or not self._line(p + pos, end - pos):
                 slow.append(idx)
             idx += 1
             pos = end + 1
-        return idx, slow
+        return idx, slow, -1
 
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         return 0
@@ -149,6 +164,14 @@ cdef class Kernel:
         key = PyBytes_FromStringAndSize(self.key, k)
         got = PyDict_GetItem(self.cur, key)
         if got == NULL:
+            if self.clients is not None:
+                client_b = PyBytes_FromStringAndSize(self.key, clen)
+                known = PyDict_GetItem(self.clients, client_b)
+                if known == NULL:
+                    if not self.client_ok(client_b):
+                        return 0
+                elif <object>known is None:
+                    return 0
             name_b = PyBytes_FromStringAndSize(self.key + clen + 1, nlen)
             known = PyDict_GetItem(self.hosts, name_b)
             if known == NULL:
@@ -173,6 +196,11 @@ cdef class Kernel:
                 self.last[slot] = us
         return 1
 
+    def set_client_check(self, client_ok):
+        """Canonicalize clients: ``client_ok(raw bytes)`` fills ``clients``."""
+        self.clients = {}
+        self.client_ok = client_ok
+
     def drain(self, list days, type tally, str kind):
         """Every key as a `collectors.fold.Tally` of ``kind`` (``kind-other`` for
         lookups that do not show use); then reset. ``days[i]`` is bucket i's date."""
@@ -189,7 +217,8 @@ cdef class Kernel:
                 k = PyBytes_AS_STRING(key)
                 size = PyBytes_GET_SIZE(key)
                 sp = (<const char *>memchr(k, b' ', size)) - k
-                client = k[:sp].decode("ascii")
+                client = (k[:sp].decode("ascii") if self.clients is None
+                          else self.clients[k[:sp]])
                 this_kind = kind
                 if k[size - 1] == 1:
                     this_kind = other_kind
@@ -289,3 +318,100 @@ cdef class BindKernel(Kernel):
         i = q1 + 4
         j = _token_end(s, i, n)
         return self._add(s + a0, a1 - a0, s + q0, q1 - q0, us, not _use_qtype(s + i, j - i))
+
+
+cdef class ZeekKernel(Kernel):
+    """Zeek dns.log TSV records, in the column layout `configure` sets.
+
+    Taken: the right number of tab-separated fields; ``ts`` as digits with up
+    to six decimals; a plain name in ``query``; an upper-case mnemonic in
+    ``qtype_name``; ``rcode`` unset or up to four digits. Header lines stop
+    the fold (``stop_on_hash``) so the wrapper can follow layout changes.
+    """
+
+    cdef Py_ssize_t nf, its, ih, iq, iqn, irc
+    cdef bint ready
+    cdef int64_t prev_minute
+
+    def configure(self, Py_ssize_t nf, Py_ssize_t its, Py_ssize_t ih, Py_ssize_t iq,
+                  Py_ssize_t iqn, Py_ssize_t irc, bint ready):
+        """Column count and indices (-1: absent); ``ready`` False takes nothing."""
+        self.nf, self.its, self.ih, self.iq, self.iqn, self.irc = nf, its, ih, iq, iqn, irc
+        self.ready = ready and nf <= 64 and its >= 0 and ih >= 0 and iq >= 0 and iqn >= 0
+        self.stop_on_hash = True
+        self.prev_minute = -1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t starts[64]
+        cdef Py_ssize_t ends[64]
+        cdef Py_ssize_t f = 0, i = 0, j, a, b, dot
+        cdef const char *hit
+        cdef int64_t sec = 0, frac = 0, scale = 1000000, us, minute
+        if not self.ready or n == 0:
+            return 0
+        while True:
+            if f >= self.nf:
+                return 0  # more fields than the layout has
+            hit = <const char *>memchr(s + i, b'\t', n - i)
+            j = n if hit == NULL else hit - s
+            starts[f] = i
+            ends[f] = j
+            f += 1
+            if hit == NULL:
+                break
+            i = j + 1
+        if f != self.nf:
+            return 0
+        # ts: digits[.digits] (up to six decimals), below 1e11
+        a, b = starts[self.its], ends[self.its]
+        if b <= a or b - a > 18:
+            return 0
+        dot = -1
+        for i in range(a, b):
+            if s[i] == b'.':
+                if dot >= 0:
+                    return 0
+                dot = i
+            elif not _digit(s[i]):
+                return 0
+        if dot < 0:
+            dot = b
+        if dot == a or dot - a > 11 or b - dot - 1 > 6:
+            return 0
+        for i in range(a, dot):
+            sec = sec * 10 + _d(s[i])
+        if sec >= 100000000000:
+            return 0
+        for i in range(dot + 1, b):
+            scale //= 10
+            frac += _d(s[i]) * scale
+        us = sec * 1000000 + frac
+        # rcode: unset or digits
+        if self.irc >= 0:
+            a, b = starts[self.irc], ends[self.irc]
+            if not (b - a == 1 and s[a] == b'-'):
+                if b <= a or b - a > 4:
+                    return 0
+                for i in range(a, b):
+                    if not _digit(s[i]):
+                        return 0
+        # qtype_name: an upper-case mnemonic
+        a, b = starts[self.iqn], ends[self.iqn]
+        if b <= a or b - a > 16:
+            return 0
+        for i in range(a, b):
+            if not ((b'A' <= s[i] <= b'Z') or _digit(s[i])):
+                return 0
+        minute = sec // 60
+        if minute != self.prev_minute:
+            r = self.minute_cb(minute)
+            if r is None:
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r]
+            self.prev_minute = minute
+        # query: a plain name (unset/empty markers and escapes go to the parser)
+        i, j = starts[self.iq], ends[self.iq]
+        if j - i == 1 and s[i] == b'-':
+            return 0
+        return self._add(s + starts[self.ih], ends[self.ih] - starts[self.ih], s + i, j - i, us,
+                         not _use_qtype(s + a, b - a))

@@ -132,7 +132,7 @@ def read_batches(
     keeps state from headers (`LogFormat.header_lines`) has it again.
     """
     if offset and replay:
-        _replay_head(path, parse, replay, max_line)
+        _replay_head(path, parse, replay, max_line, folder)
     with open_stream(path) as fh:
         if offset:
             fh.seek(offset)
@@ -241,7 +241,9 @@ def _parse_chunk(
     return Batch(events, rejected, 0, line)
 
 
-def _replay_head(path: Path, parse: LineParser, count: int, max_line: int) -> None:
+def _replay_head(path: Path, parse: LineParser, count: int, max_line: int,
+                 folder: Folder | None) -> None:
+    prime = getattr(folder, "prime", None)
     with open_stream(path) as fh:
         for i in range(count):
             raw = fh.readline(max_line + 1)
@@ -250,6 +252,8 @@ def _replay_head(path: Path, parse: LineParser, count: int, max_line: int) -> No
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             with contextlib.suppress(ParseError):
                 parse(text, i + 1)
+            if prime is not None:
+                prime(text)
 
 
 def _fold_chunk(

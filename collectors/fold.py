@@ -47,4 +47,8 @@ class Folder(Protocol):
         """How many keys are held (to bound memory)."""
 
     def drain(self) -> list[Tally]:
-        """Everything folded so far; then start afresh."""
+        """Everything folded so far; then start afresh.
+
+        A folder that keeps header state (like its format's parser) may also
+        have ``prime(line)``: the driver passes it the lines it replays from the
+        top of a file when a read resumes (`LogFormat.header_lines`)."""

@@ -217,7 +217,7 @@ class BindFolder:
         return True
 
     def fold(self, data: bytes) -> tuple[int, list[int]]:
-        lines, slow = self.kernel.fold(data)
+        lines, slow, _ = self.kernel.fold(data)
         return int(lines), slow
 
     def keys(self) -> int:

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from collectors.dns import bind
 from collectors.driver import ReadStats, read_batches
-from collectors.registry import ParseContext
+from collectors.event import Event
+from collectors.registry import FORMATS, ParseContext
 from sentinel.pipeline import Aggregator
 
 try:
@@ -120,16 +121,19 @@ def logs(draw: Any) -> bytes:
     return data
 
 
-def read(path: Path, tz: dt.tzinfo, folded: bool, chunk: int) -> tuple[Any, ...]:
+def read(path: Path, tz: dt.tzinfo, folded: bool, chunk: int, fmt: str = "bind",
+         offset: int = 0, line: int = 0) -> tuple[Any, ...]:
     ctx = ParseContext(tz=tz, day_zone=NY, max_line=300)
-    parse = bind.make_parser(ctx)
-    folder = bind.make_folder(ctx) if folded else None
+    f = FORMATS[fmt]
+    parse = f.make_parser(ctx)
+    folder = f.make_folder(ctx) if folded and f.make_folder else None
     if folded:
         assert folder is not None
     stats = ReadStats()
     agg = Aggregator(NY)
     rejected = []
-    for batch in read_batches(path, parse, stats, chunk=chunk, max_line=300, folder=folder):
+    for batch in read_batches(path, parse, stats, chunk=chunk, max_line=300, folder=folder,
+                              offset=offset, line=line, replay=f.header_lines):
         agg.add(batch.events)
         rejected += [(r.line, r.reason, r.raw) for r in batch.rejected]
     rows = agg.flush(Ids(), folder.drain() if folder else ())  # type: ignore[arg-type]
@@ -138,7 +142,7 @@ def read(path: Path, tz: dt.tzinfo, folded: bool, chunk: int) -> tuple[Any, ...]
             dict(stats.reasons), sorted(rejected), usage)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(data=logs(), tz=st.sampled_from([dt.UTC, NY, zoneinfo.ZoneInfo("Asia/Kolkata")]),
        chunk=st.sampled_from([64, 512, 1 << 20]))
@@ -163,3 +167,92 @@ def test_the_kernel_takes_the_common_layouts(tmp_path: Path) -> None:
         (f"10.1.2.{i}", "a.example", 1) for i in range(5)]
     assert tallies[0].day == dt.date(2026, 11, 29)
     assert folder.drain() == []
+
+
+# ---------------------------------------------------------------- Zeek dns.log TSV
+
+ZEEK_DEFAULT = ("ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id rtt query qclass "
+                "qclass_name qtype qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected")
+ZEEK_LAYOUTS = [ZEEK_DEFAULT.split(" "),
+                ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "trans_id",
+                 "query", "qtype_name"],
+                ["uid", "query", "ts", "id_orig_h", "qtype", "qtype_name", "rcode", "extra"]]
+
+
+def zeek_header(fields: list[str], sep: str = "\t") -> list[str]:
+    esc = f"\\x{ord(sep):02x}"
+    return [f"#separator {esc}", f"#set_separator{sep},", f"#empty_field{sep}(empty)",
+            f"#unset_field{sep}-", f"#path{sep}dns", f"#open{sep}2026-11-29-00-00-00",
+            f"#fields{sep}" + sep.join(fields), f"#types{sep}" + sep.join("string" for _ in fields)]
+
+
+@st.composite
+def zeek_records(draw: Any, fields: list[str], sep: str) -> str:
+    t = draw(times).replace(tzinfo=dt.UTC).timestamp()
+    values = {
+        "ts": draw(st.sampled_from([f"{t:.6f}", f"{t:.3f}", f"{int(t)}", f"{t:.6f}x", "-",
+                                    f"0{t:.6f}", f"{t:.9f}", "1e9"])),
+        "id.orig_h": draw(st.sampled_from(["10.1.2.3", "10.1.2.4", "2001:DB8:0:0::7", "-",
+                                           "010.1.2.3", "fe80::1", "x"])),
+        "query": draw(st.one_of(names, st.sampled_from(["-", "(empty)", "", "caf\\xc3\\xa9.example",
+                                                        "sp ace.example"]))),
+        "qtype_name": draw(st.sampled_from(["A", "AAAA", "HTTPS", "PTR", "TXT", "*", "query-65",
+                                            "a", "-", "TYPE65534"])),
+        "qtype": draw(st.sampled_from(["1", "28", "65", "-", "x"])),
+        "rcode": draw(st.sampled_from(["0", "3", "-", "99999", "x"])),
+    }
+    values["id_orig_h"] = values["id.orig_h"]
+    row = [values.get(f, draw(st.sampled_from(["-", "C1a2b3", "53", "udp", "T"]))) for f in fields]
+    if draw(st.integers(0, 15)) == 0:
+        row = row[:-1]  # a field short
+    return sep.join(row)
+
+
+@st.composite
+def zeek_logs(draw: Any) -> bytes:
+    out: list[str] = []
+    for _ in range(draw(st.integers(1, 2))):  # one log, or two concatenated
+        fields = draw(st.sampled_from(ZEEK_LAYOUTS))
+        sep = draw(st.sampled_from(["\t", "\t", "\t", " "]))
+        if draw(st.booleans()):
+            out += zeek_header(fields, sep)
+        out += draw(st.lists(zeek_records(fields, sep), min_size=1, max_size=25))
+        if draw(st.booleans()):
+            out.append(f"#close{sep}2026-11-30-00-00-00")
+    data = "".join(ln + draw(ending()) for ln in out).encode()
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(data=zeek_logs(), chunk=st.sampled_from([64, 700, 1 << 20]))
+def test_zeek_fold_equals_the_line_parser(tmp_path: Path, data: bytes, chunk: int) -> None:
+    path = tmp_path / "dns.log"
+    path.write_bytes(data)
+    assert read(path, dt.UTC, True, chunk, "zeek_dns") == read(path, dt.UTC, False, chunk, "zeek_dns")
+
+
+def test_zeek_fold_resumed_mid_file_keeps_the_layout(tmp_path: Path) -> None:
+    fields = ZEEK_LAYOUTS[2]
+    rows = [f"C{i}\tdocs.example\t1795939200.{i:06d}\t10.1.2.{i}\t1\tA\t0\tx" for i in range(20)]
+    data = ("\n".join([*zeek_header(fields), *rows]) + "\n").encode()
+    path = tmp_path / "dns.log"
+    path.write_bytes(data)
+    offset = data.index(rows[10].encode())
+    folded = read(path, dt.UTC, True, 1 << 20, "zeek_dns", offset=offset, line=18)
+    assert folded == read(path, dt.UTC, False, 1 << 20, "zeek_dns", offset=offset, line=18)
+    assert folded[1] == 10 and sum(r[7] for r in folded[-1]) == 10
+
+
+def test_the_zeek_kernel_takes_the_default_layout(tmp_path: Path) -> None:
+    from collectors.dns import zeek
+
+    ev = [Event(1795939200.5 + i, "dns", f"10.1.2.{i}", "", "a.example", qtype="A", status=0)
+          for i in range(5)]
+    text = "\n".join([*zeek.header("dns"), *(zeek.render(e, i) for i, e in enumerate(ev)),
+                      zeek.footer(1795939300)]) + "\n"
+    folder = zeek.FORMATS[0].make_folder(ParseContext())  # type: ignore[misc]
+    assert folder is not None
+    count, slow = folder.fold(text.encode())
+    assert count == 14 and slow == [0, 1, 2, 3, 4, 5, 6, 7, 13]  # the header and #close only
+    assert sorted(t.client for t in folder.drain()) == [f"10.1.2.{i}" for i in range(5)]
