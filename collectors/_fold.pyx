@@ -415,3 +415,89 @@ cdef class ZeekKernel(Kernel):
             return 0
         return self._add(s + starts[self.ih], ends[self.ih] - starts[self.ih], s + i, j - i, us,
                          not _use_qtype(s + a, b - a))
+
+
+cdef class DnsmasqKernel(Kernel):
+    """dnsmasq's log-queries lines in the common header::
+
+        Mmm dd hh:mm:ss [HOST ]dnsmasq[PID]: query[TYPE] NAME from CLIENT
+
+    (``pihole-FTL[PID]`` too). Other headers, log-queries=extra, ``type=N``
+    and every non-query line go to the parser.
+    """
+
+    cdef char prev[12]
+    cdef bint have_prev
+    cdef int64_t prev_us
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i, j, c, t0, name0, name1, a0, sp
+        cdef int sec
+        cdef int64_t us
+        cdef const char *hit
+        if n < 40 or s[3] != b' ' or s[6] != b' ' or s[9] != b':' or s[12] != b':' or s[15] != b' ':
+            return 0
+        if not (_digit(s[13]) and _digit(s[14])):
+            return 0
+        if not self.have_prev or memcmp(s, self.prev, 12) != 0:
+            r = self.minute_cb(PyBytes_FromStringAndSize(s, 12))
+            if r is None:
+                self.have_prev = False
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r[0]]
+            self.prev_us = <int64_t>r[1] * 1000
+            memcpy(self.prev, s, 12)
+            self.have_prev = True
+        sec = _d(s[13]) * 10 + _d(s[14])
+        if sec > 60:
+            return 0
+        us = self.prev_us + sec * 1000000
+        # [HOST ]TAG[PID]: with TAG dnsmasq or pihole-FTL
+        i = 16
+        hit = <const char *>memchr(s + i, b':', n - i)
+        if hit == NULL:
+            return 0
+        c = hit - s
+        if c + 1 >= n or s[c + 1] != b' ' or c - i > 300:
+            return 0
+        t0 = i
+        hit = <const char *>memchr(s + i, b' ', c - i)
+        if hit != NULL:  # one host word before the tag
+            t0 = hit - s + 1
+            if t0 == i + 1 or memchr(s + t0, b' ', c - t0) != NULL:
+                return 0
+        if c - t0 > 8 and memcmp(s + t0, b"dnsmasq[", 8) == 0:
+            j = t0 + 8
+        elif c - t0 > 11 and memcmp(s + t0, b"pihole-FTL[", 11) == 0:
+            j = t0 + 11
+        else:
+            return 0
+        if s[c - 1] != b']' or j >= c - 1:
+            return 0
+        for i in range(j, c - 1):
+            if not _digit(s[i]):
+                return 0
+        # query[TYPE] NAME from CLIENT
+        i = c + 2
+        if n - i < 14 or memcmp(s + i, b"query[", 6) != 0:
+            return 0
+        i += 6
+        hit = <const char *>memchr(s + i, b']', n - i)
+        if hit == NULL:
+            return 0
+        j = hit - s
+        if j == i or j - i > 16 or j + 1 >= n or s[j + 1] != b' ':
+            return 0
+        for c in range(i, j):
+            if not ((b'A' <= s[c] <= b'Z') or _digit(s[c])):
+                return 0
+        name0 = j + 2
+        # the address is the last token, "from" the one before it
+        sp = n - 1
+        while sp > name0 and s[sp] != b' ':
+            sp -= 1
+        a0 = sp + 1
+        if sp - name0 < 6 or memcmp(s + sp - 5, b" from", 5) != 0:
+            return 0
+        name1 = sp - 5
+        return self._add(s + a0, n - a0, s + name0, name1 - name0, us, not _use_qtype(s + i, j - i))

@@ -63,6 +63,9 @@ class Source(_Model):
     """Format name; detected from the first lines when absent."""
     timezone: str | None = None
     """Zone of the source's stamps when they carry none (default: the district's)."""
+    options: dict[str, str | int | float | bool] = {}
+    """Format options, e.g. ``{ date_order = "DMY" }`` for a Windows DNS debug log
+    written in a day-first locale."""
 
     @field_validator("timezone")
     @classmethod

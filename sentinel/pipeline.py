@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -195,27 +195,33 @@ class ScanResult:
     inputs: list[InputResult] = field(default_factory=list)
 
 
-def expand_inputs(settings: Settings, paths: list[Path]) -> list[tuple[Path, str | None, dt.tzinfo]]:
-    """Files to read, each with its format name (None: detect) and zone."""
+class InputSpec(NamedTuple):
+    """One file to read: its format name (None: detect), zone and format options."""
+
+    path: Path
+    format: str | None
+    tz: dt.tzinfo
+    options: dict[str, Any]
+
+
+def expand_inputs(settings: Settings, paths: list[Path]) -> list[InputSpec]:
+    """Files to read: the paths given, or else the configured sources' globs."""
     tz = settings.tz
     if paths:
         out = []
         for p in paths:
             if p.is_dir():
-                out.extend((f, None, tz) for f in sorted(p.iterdir()) if f.is_file())
+                out.extend(InputSpec(f, None, tz, {}) for f in sorted(p.iterdir()) if f.is_file())
             elif p.is_file():
-                out.append((p, None, tz))
+                out.append(InputSpec(p, None, tz, {}))
             else:
                 raise ConfigError("no such file", str(p))
         return out
     found = []
-    for i, src in enumerate(settings.sources):
-        matches = sorted(glob.glob(src.path))
-        if not matches:
-            continue
+    for src in settings.sources:
         stz = _zone(src.timezone) if src.timezone else tz
-        found.extend((Path(m), src.format, stz) for m in matches)
-        del i
+        found.extend(InputSpec(Path(m), src.format, stz, dict(src.options))
+                     for m in sorted(glob.glob(src.path)))
     return found
 
 
@@ -227,15 +233,15 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
     inputs = expand_inputs(settings, paths or [])
     fixed = get_format(format_name) if format_name else None
     # Formats are detected up front, so a bad input fails before anything is read.
-    work = [(path, fixed or (get_format(fmt_name) if fmt_name else detect_file(path)), tz)
-            for path, fmt_name, tz in inputs]
+    work = [(i.path, fixed or (get_format(i.format) if i.format else detect_file(i.path)), i.tz,
+             i.options) for i in inputs]
     jobs = min(settings.ingest.jobs, len(work))
     if jobs > 1:
         result.inputs.extend(_ingest_parallel(settings, store, work, jobs, progress))
     else:
-        for path, fmt, tz in work:
+        for path, fmt, tz, options in work:
             cb = progress(str(path), path.stat().st_size) if progress else None
-            result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb))
+            result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb, options))
     with store.session() as s:
         cutoff = dt.date.today() - dt.timedelta(days=settings.privacy.retention_days)
         store.purge_usage(s, cutoff)
@@ -243,7 +249,8 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
     return result
 
 
-def _ingest_parallel(settings: Settings, store: Store, work: list[tuple[Path, LogFormat, dt.tzinfo]],
+def _ingest_parallel(settings: Settings, store: Store,
+                     work: list[tuple[Path, LogFormat, dt.tzinfo, dict[str, Any]]],
                      jobs: int, progress: Callable[[str, int], Progress] | None,
                      ) -> list[InputResult]:
     """One worker process per file, ``jobs`` at a time. Each worker commits its
@@ -253,26 +260,28 @@ def _ingest_parallel(settings: Settings, store: Store, work: list[tuple[Path, Lo
     from concurrent.futures import ProcessPoolExecutor
 
     store.dispose()  # no pooled connection may cross the fork
-    bars = {str(p): progress(str(p), p.stat().st_size) if progress else None for p, _, _ in work}
+    bars = {str(p): progress(str(p), p.stat().st_size) if progress else None for p, *_ in work}
     results: dict[str, InputResult] = {}
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_ingest_worker, settings, str(p), fmt.name, tz): str(p)
-                   for p, fmt, tz in work}
+        futures = {pool.submit(_ingest_worker, settings, str(p), fmt.name, tz, opts): str(p)
+                   for p, fmt, tz, opts in work}
         for fut in futures:
             res = fut.result()  # a worker's error is raised here, as in a sequential scan
             results[futures[fut]] = res
             bar = bars[futures[fut]]
             if bar:
                 bar(res.end_offset - res.start_offset, res.stats.read)
-    return [results[str(p)] for p, _, _ in work]
+    return [results[str(p)] for p, *_ in work]
 
 
-def _ingest_worker(settings: Settings, path: str, fmt_name: str, tz: dt.tzinfo) -> InputResult:
+def _ingest_worker(settings: Settings, path: str, fmt_name: str, tz: dt.tzinfo,
+                   options: dict[str, Any]) -> InputResult:
     store = Store.open(settings.database_url, migrate=False)
     try:
         ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
-        return ingest_file(settings, store, ids, Path(path), get_format(fmt_name), tz)
+        return ingest_file(settings, store, ids, Path(path), get_format(fmt_name), tz, None,
+                           options)
     finally:
         store.dispose()
 
@@ -284,7 +293,8 @@ def _purge_quarantine(s: Session, settings: Settings) -> None:
 
 
 def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, fmt: LogFormat,
-                tz: dt.tzinfo, progress: Progress | None = None) -> InputResult:
+                tz: dt.tzinfo, progress: Progress | None = None,
+                options: dict[str, Any] | None = None) -> InputResult:
     ident = FileIdentity.of(path)
     stats = ReadStats()
     with store.session() as s:
@@ -298,7 +308,7 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
         s.flush()
         run_id = run.id
     ref = dt.datetime.fromtimestamp(ident.mtime, dt.UTC)
-    ctx = ParseContext(tz=tz, reference=ref, day_zone=settings.tz,
+    ctx = ParseContext(tz=tz, reference=ref, day_zone=settings.tz, options=dict(options or {}),
                        max_line=settings.ingest.max_line_bytes)
     parser = fmt.make_parser(ctx)
     folder = fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled else None
@@ -349,7 +359,8 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
     gc.disable()  # the hot loop makes no cycles; collection only costs time here
     try:
         if fmt.read_records is not None:
-            batches = fmt.read_records(path, ctx, stats, offset=offset, line=line)
+            batches = fmt.read_records(path, ctx, stats, offset=offset, line=line,
+                                       **_reader_options(fmt, mid, final, settings))
         else:
             batches = read_batches(path, parser, stats, offset=offset, line=line,
                                    skip_partial=mid, final=final,
@@ -387,6 +398,16 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
     result.end_offset = end.offset
     result.first_event, result.last_event = _utc(agg.first), _utc(agg.last)
     return result
+
+
+def _reader_options(fmt: LogFormat, mid: bool, final: bool, settings: Settings) -> dict[str, Any]:
+    """The line driver's options, for record readers that take them (JSON documents
+    read through the driver); binary readers do without."""
+    import inspect
+    assert fmt.read_records is not None
+    params = inspect.signature(fmt.read_records).parameters
+    wanted = {"skip_partial": mid, "final": final, "max_line": settings.ingest.max_line_bytes}
+    return {k: v for k, v in wanted.items() if k in params}
 
 
 def _utc(ts: float | None) -> dt.datetime | None:

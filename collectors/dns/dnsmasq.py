@@ -50,6 +50,7 @@ import datetime as dt
 import ipaddress
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import dns.rdatatype
 
@@ -57,6 +58,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import MONTHS, LocalClock
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import Tally
 from collectors.hosts import normalize_host
 from collectors.syslog import has_syslog_header, split_syslog
 
@@ -282,5 +284,74 @@ def render(ev: Event, pid: int = 1234, serial: int | None = None) -> str:
     return f"{stamp} dnsmasq[{pid}]: {extra}query[{ev.qtype or 'A'}] {ev.host} from {ev.client}"
 
 
+class DnsmasqFolder:
+    """The compiled fold (`collectors._fold.DnsmasqKernel`) with what it needs from Python."""
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        self.clock = LocalClock(ctx.tz)
+        self.ref = ctx.reference.timestamp() if ctx.reference else time.time()
+        self.day_zone = ctx.day_zone or ctx.tz
+        self.days: dict[dt.date, int] = {}
+        self.day_of: list[dt.date] = []
+        self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
+        self.kernel.set_client_check(self._client_ok)
+
+    def _minute(self, key: bytes) -> tuple[int, int] | None:
+        try:
+            ts = self.clock.syslog_stamp(key.decode("ascii") + ":00", self.ref)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        day = dt.datetime.fromtimestamp(ts, self.day_zone).date()
+        idx = self.days.get(day)
+        if idx is None:
+            idx = self.days[day] = len(self.kernel.buckets)
+            self.kernel.buckets.append({})
+            self.day_of.append(day)
+        return idx, round(ts * 1000)
+
+    def _host_ok(self, name: bytes) -> bool:
+        hosts = self.kernel.hosts
+        if len(hosts) > _CACHE_MAX * 4:
+            self.kernel.hosts = hosts = {k: v for k, v in hosts.items() if v is not None}
+        try:
+            hosts[name] = None if name == b"." else normalize_host(name.decode("ascii"))
+        except ValueError:
+            hosts[name] = None
+        return hosts[name] is not None
+
+    def _client_ok(self, raw: bytes) -> bool:
+        clients = self.kernel.clients
+        if len(clients) > _CACHE_MAX * 4:
+            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
+        try:
+            clients[raw] = str(ipaddress.ip_address(raw.decode("ascii")))
+        except (ValueError, UnicodeDecodeError):
+            clients[raw] = None
+        return clients[raw] is not None
+
+    def fold(self, data: bytes) -> tuple[int, list[int]]:
+        lines, slow, _ = self.kernel.fold(data)
+        return int(lines), slow
+
+    def keys(self) -> int:
+        return int(self.kernel.keys)
+
+    def drain(self) -> list[Tally]:
+        out: list[Tally] = self.kernel.drain(self.day_of, Tally, "dns")
+        if len(self.kernel.hosts) > _CACHE_MAX:
+            self.kernel.hosts = {}
+        if len(self.kernel.clients) > _CACHE_MAX:
+            self.kernel.clients = {}
+        return out
+
+
+def make_folder(ctx: ParseContext) -> DnsmasqFolder | None:
+    try:
+        from collectors import _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return DnsmasqFolder(ctx, _fold.DnsmasqKernel)
+
+
 FORMAT = LogFormat(NAME, "dns", "dnsmasq log-queries output, incl. Pi-hole's pihole.log",
-                   sniff, make_parser, priority=60)
+                   sniff, make_parser, make_folder, priority=60)

@@ -256,3 +256,67 @@ def test_the_zeek_kernel_takes_the_default_layout(tmp_path: Path) -> None:
     count, slow = folder.fold(text.encode())
     assert count == 14 and slow == [0, 1, 2, 3, 4, 5, 6, 7, 13]  # the header and #close only
     assert sorted(t.client for t in folder.drain()) == [f"10.1.2.{i}" for i in range(5)]
+
+
+# ---------------------------------------------------------------- dnsmasq / Pi-hole
+
+@st.composite
+def dnsmasq_lines(draw: Any) -> str:
+    t = draw(st.datetimes(min_value=dt.datetime(2026, 12, 31, 22), max_value=dt.datetime(2027, 1, 1, 2)))
+    stamp = f"{t:%b} {t.day:2d} {t:%H:%M:%S}"
+    stamp = draw(st.sampled_from([stamp, stamp, stamp, "Nov 31 10:00:00", stamp[:13] + "61",
+                                  stamp[:13] + " 5", stamp.replace(" ", "  ", 1)]))
+    tag = draw(st.sampled_from(["dnsmasq[812]", "dnsmasq[812]", "pihole-FTL[77]", "ns1 dnsmasq[812]",
+                                "dnsmasq", "dnsmasq-dhcp[812]", "ns1 daemon.info dnsmasq[812]",
+                                "dnsmasq[x]", "named[1]"]))
+    name, client = draw(names), draw(clients)
+    qtype = draw(st.sampled_from(["A", "AAAA", "HTTPS", "PTR", "type=65", "a", "SRV"]))
+    msg = draw(st.sampled_from([
+        f"query[{qtype}] {name} from {client}", f"query[{qtype}] {name} from {client}",
+        f"17 {client}/5353 query[{qtype}] {name} from {client}",
+        f"forwarded {name} to 10.0.0.1", f"reply {name} is 1.2.3.4", f"gravity blocked {name} is 0.0.0.0",
+        f"query[{qtype}] {name}", f"query[] {name} from {client}", f"query[{qtype}] {name} from"]))
+    return f"{stamp} {tag}: {msg}"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(dnsmasq_lines(), min_size=1, max_size=40),
+       ends=st.lists(ending(), min_size=40, max_size=40),
+       tz=st.sampled_from([dt.UTC, NY]), chunk=st.sampled_from([64, 900, 1 << 20]))
+def test_dnsmasq_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str],
+                                             tz: dt.tzinfo, chunk: int) -> None:
+    path = tmp_path / "pihole.log"
+    path.write_bytes("".join(ln + e for ln, e in zip(lines_, ends, strict=False)).encode())
+    ref = dt.datetime(2027, 1, 1, 12, tzinfo=dt.UTC)
+
+    def go(folded: bool) -> tuple[Any, ...]:
+        ctx = ParseContext(tz=tz, day_zone=NY, max_line=300, reference=ref)
+        f = FORMATS["dnsmasq"]
+        folder = f.make_folder(ctx) if folded and f.make_folder else None
+        assert folder is not None or not folded
+        stats, agg, rejected = ReadStats(), Aggregator(NY), []
+        for batch in read_batches(path, f.make_parser(ctx), stats, chunk=chunk, max_line=300,
+                                  folder=folder):
+            agg.add(batch.events)
+            rejected += [(r.line, r.reason) for r in batch.rejected]
+        rows = agg.flush(Ids(), folder.drain() if folder else ())  # type: ignore[arg-type]
+        return (stats.read, stats.parsed, stats.ignored, stats.rejected, dict(stats.reasons),
+                sorted(rejected), sorted((*r[:12], r.first_seen, r.last_seen) for r in rows))
+
+    assert go(True) == go(False)
+
+
+def test_the_dnsmasq_kernel_takes_query_lines() -> None:
+    from collectors.dns import dnsmasq
+
+    text = "".join(f"Nov 29 10:00:0{i} dnsmasq[812]: query[AAAA] Docs.Example from 10.1.2.{i}\n"
+                   f"Nov 29 10:00:0{i} dnsmasq[812]: forwarded docs.example to 10.0.0.1\n"
+                   for i in range(5))
+    folder = dnsmasq.make_folder(ParseContext(reference=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)))
+    assert folder is not None
+    count, slow = folder.fold(text.encode())
+    assert count == 10 and slow == [1, 3, 5, 7, 9]  # the forwarded lines go to the parser
+    tallies = folder.drain()
+    assert sorted((t.client, t.host, t.kind) for t in tallies) == [
+        (f"10.1.2.{i}", "docs.example", "dns") for i in range(5)]

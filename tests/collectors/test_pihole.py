@@ -16,7 +16,6 @@ from collectors.event import Event
 from collectors.registry import FORMATS
 
 DATA = Path(__file__).parent.parent / "data"
-FOLDER = DATA / "pihole_csv"  # golden and bad files: tests/collectors/test_golden.py
 HEADER = pihole.HEADER
 ROW = "1,1795960801,1,2,classroom.google.com,10.10.0.12,10.20.0.53#53,,4,0.012345,2"
 

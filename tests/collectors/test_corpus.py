@@ -1,0 +1,38 @@
+"""Conformance with the team's third-party corpus (skipped where it is absent).
+
+bench/conformance.py does the work and prints the table; here every mapped
+sample must parse without rejects, and agree with the vendor's expected
+output wherever the corpus has one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="no ../shared/corpus on this machine")
+
+
+def _conformance():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("conformance", ROOT / "bench" / "conformance.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["conformance"] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_dns_samples_parse_and_agree() -> None:
+    results = _conformance().run(CORPUS, "dns")
+    assert results, "no corpus folder was mapped to a format"
+    for r in results:
+        assert r.rejected == 0, (r.folder, r.notes)
+        assert r.parsed > 0, r.folder
+        if r.percent is not None:
+            assert r.percent == 100.0, (r.folder, r.notes)
