@@ -59,8 +59,11 @@ class LogFormat:
 
 
 RecordReader = Callable[..., Iterator[Any]]
-"""``read_records(path, ctx, stats, *, offset=0, line=0) -> Iterator[Batch]`` for
-binary formats. ``offset`` is the byte offset (in the decompressed stream) of
+"""``read_records(path, ctx, stats, *, offset=0, line=0[, final=True, skip_partial=False,
+max_line=...]) -> Iterator[Batch]`` for binary formats (and whole documents).
+The keywords in brackets are passed when the reader takes them: ``final``
+False means the writer may still be appending, so a cut-off last record is
+left for the next read rather than rejected. ``offset`` is the byte offset (in the decompressed stream) of
 the next record to read and ``line`` the number of records before it; each
 `collectors.driver.Batch` carries the events and rejects of a run of records,
 and the offset/line after them, so checkpoints work as for text. Records that

@@ -169,11 +169,15 @@ def report(obj: Obj, output: Path | None) -> None:
 @click.option("--days", default=7, show_default=True, help="Days of logs.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: yesterday).")
 @click.option("--seed", default=7, show_default=True)
-def demo(out: Path, devices: int, days: int, end: dt.datetime | None, seed: int) -> None:
-    """Generate a deterministic synthetic district (config, catalog, BIND and Squid logs)."""
+@click.option("--dns-format", type=click.Choice(["bind", "windns_debug", "zeek_dns", "pcap"]),
+              default="bind", show_default=True, help="What the demo's DNS server writes.")
+def demo(out: Path, devices: int, days: int, end: dt.datetime | None, seed: int,
+         dns_format: str) -> None:
+    """Generate a deterministic synthetic district (config, catalog, DNS and Squid logs)."""
     from sentinel.demo import generate
 
-    cfg = generate(out, devices=devices, days=days, end=end.date() if end else None, seed=seed)
+    cfg = generate(out, devices=devices, days=days, end=end.date() if end else None, seed=seed,
+                   dns_format=dns_format)
     click.echo(f"Demo district written to {out}; scan it with: sentinel -c {cfg} scan")
 
 

@@ -13,6 +13,9 @@ import random
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from collectors.event import Event
 
 TZ = "America/Chicago"
 DISTRICT_DOMAIN = "riverbend-usd.example"
@@ -110,39 +113,90 @@ class Device:
     activity: float
 
 
+DNS_FORMATS = ("bind", "windns_debug", "zeek_dns", "pcap")
+"""What the demo's DNS server writes: BIND query logs (rotated, gzipped), a Windows
+DNS Server debug log, a Zeek dns.log, or a packet capture of the queries."""
+
+
 def generate(out: Path, *, devices: int = 1200, days: int = 7, end: dt.date | None = None,
-             seed: int = 7, bind_only: bool = False) -> Path:
+             seed: int = 7, bind_only: bool = False, dns_format: str = "bind") -> Path:
     """Write the demo district into ``out``; returns the config path."""
+    if dns_format not in DNS_FORMATS:
+        raise ValueError(f"dns_format must be one of {', '.join(DNS_FORMATS)}")
     end = end or (dt.date.today() - dt.timedelta(days=1))
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     fleet = _fleet(rng, devices)
     _write_catalog(out / "catalog.csv", end)
-    _write_config(out / "sentinel.toml")
+    _write_config(out / "sentinel.toml", dns_format)
     tz = zoneinfo.ZoneInfo(TZ)
-    bind_dir, squid_dir = out / "logs" / "named", out / "logs" / "squid"
-    bind_dir.mkdir(parents=True, exist_ok=True)
+    squid_dir = out / "logs" / "squid"
     squid_dir.mkdir(parents=True, exist_ok=True)
     squid_lines: list[tuple[float, str]] = []
+    writer = _DnsWriter(out / "logs", dns_format, tz)
     for i in range(days):
         day = end - dt.timedelta(days=days - 1 - i)
         dns, proxy = _day(rng, fleet, day, tz, with_proxy=not bind_only)
         squid_lines.extend(proxy)
-        age = days - 1 - i
-        name = "queries.log" if age == 0 else f"queries.log.{age}"
-        text = "".join(line for _, line in dns)
-        if i == 0:
-            text = _malformed_bind(day) + text
-        if age >= 2:
-            with gzip.GzipFile(bind_dir / (name + ".gz"), "wb", mtime=0) as fh:
-                fh.write(text.encode())
-        else:
-            (bind_dir / name).write_text(text)
+        writer.day(day, days - 1 - i, dns, first=i == 0)
+    writer.close()
     if not bind_only:
         squid_lines.sort()
         body = "".join(line for _, line in squid_lines)
         (squid_dir / "access.log").write_text(_malformed_squid() + body)
     return out / "sentinel.toml"
+
+
+class _DnsWriter:
+    """Writes each day's queries in the chosen DNS format."""
+
+    def __init__(self, logs: Path, fmt: str, tz: dt.tzinfo) -> None:
+        self.fmt, self.tz = fmt, tz
+        self.dir = logs / {"bind": "named", "windns_debug": "windns", "zeek_dns": "zeek",
+                           "pcap": "pcap"}[fmt]
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.events: list[Event] = []
+        self.lines: list[str] = []
+        self.first_ts: float | None = None
+
+    def day(self, day: dt.date, age: int, dns: list[_Query], first: bool) -> None:
+        if self.fmt == "bind":
+            name = "queries.log" if age == 0 else f"queries.log.{age}"
+            text = "".join(_bind_line(q.ts, self.tz, q.ip, q.host, q.qtype, q.serial, q.port)
+                           for q in dns)
+            if first:
+                text = _malformed_bind(day) + text
+            if age >= 2:
+                with gzip.GzipFile(self.dir / (name + ".gz"), "wb", mtime=0) as fh:
+                    fh.write(text.encode())
+            else:
+                (self.dir / name).write_text(text)
+            return
+        for q in dns:
+            self.events.append(Event(q.ts, "dns", q.ip, "", q.host, "allowed", None, q.qtype,
+                                     status=0, line=q.serial & 0xFFFF))
+            if self.first_ts is None:
+                self.first_ts = q.ts
+
+    def close(self) -> None:
+        if self.fmt == "bind":
+            return
+        evs = self.events
+        start = self.first_ts or 0.0
+        if self.fmt == "windns_debug":
+            from collectors.dns import windows
+            body = "\r\n".join(windows.render(ev, self.tz, packet=0x1A2B3C4D5E0 + i)
+                                 for i, ev in enumerate(evs))
+            (self.dir / "dns.log").write_bytes(
+                (windows.render_header(start, self.tz) + body + "\r\n").encode())
+        elif self.fmt == "zeek_dns":
+            from collectors.dns import zeek
+            lines = [*zeek.header("dns", start), *(zeek.render(ev, i) for i, ev in enumerate(evs)),
+                     zeek.footer(evs[-1].ts if evs else start)]
+            (self.dir / "dns.log").write_text("\n".join(lines) + "\n")
+        else:
+            from collectors.dns import pcap
+            pcap.write_pcap(evs, self.dir / "dns.pcap")
 
 
 def _fleet(rng: random.Random, n: int) -> list[Device]:
@@ -175,12 +229,21 @@ def _pick(rng: random.Random, weights: list[float], k: int) -> list[int]:
     return sorted(chosen)
 
 
+class _Query(NamedTuple):
+    ts: float
+    ip: str
+    host: str
+    qtype: str
+    serial: int
+    port: int
+
+
 def _day(rng: random.Random, fleet: list[Device], day: dt.date, tz: dt.tzinfo,
-         with_proxy: bool) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+         with_proxy: bool) -> tuple[list[_Query], list[tuple[float, str]]]:
     start = dt.datetime.combine(day, dt.time(7, 30), tz).timestamp()
     span = 8.5 * 3600
     weekend = day.weekday() >= 5
-    dns: list[tuple[float, str]] = []
+    dns: list[_Query] = []
     proxy: list[tuple[float, str]] = []
     serial = rng.randrange(0x7F0000000000, 0x7FFF00000000)
     for d in fleet:
@@ -205,8 +268,8 @@ def _day(rng: random.Random, fleet: list[Device], day: dt.date, tz: dt.tzinfo,
         for q in queries:
             ts = start + rng.random() * span
             qtype = "AAAA" if rng.random() < 0.3 else "A"
-            dns.append((ts, _bind_line(ts, tz, d.ip, q, qtype, serial + rng.randrange(1 << 20),
-                                       rng.randrange(1024, 65535))))
+            dns.append(_Query(ts, d.ip, q, qtype, serial + rng.randrange(1 << 20),
+                              rng.randrange(1024, 65535)))
             if with_proxy and d.site in ("Riverbend High School", "Riverbend Middle School",
                                          "District Office") and qtype == "A" and not _local(q):
                 proxy.append((ts, _squid_line(rng, ts + 0.05, d, q)))
@@ -253,6 +316,10 @@ def _malformed_squid() -> str:
             "notatime 12 10.10.0.9 TCP_MISS/200 100 GET http://a.example/ - HIER_DIRECT/a -\n")
 
 
+SOURCE = {"bind": "logs/named/queries.log*", "windns_debug": "logs/windns/dns.log",
+          "zeek_dns": "logs/zeek/dns.log", "pcap": "logs/pcap/dns.pcap"}
+
+
 def _write_catalog(path: Path, end: dt.date) -> None:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -262,7 +329,7 @@ def _write_catalog(path: Path, end: dt.date) -> None:
             w.writerow([name, vendor, " ".join(domains), status, expires, ""])
 
 
-def _write_config(path: Path) -> None:
+def _write_config(path: Path, dns_format: str = "bind") -> None:
     nets = []
     for site, octet, _share in SCHOOLS:
         nets.append(f'[[networks]]\ncidr = "10.{octet}.0.0/18"\nsite = "{site}"\npopulation = "students"\n')
@@ -296,8 +363,8 @@ unvetted_min_events = 10
 window_days = 7
 
 [[sources]]
-path = "logs/named/queries.log*"
-format = "bind"
+path = "{SOURCE[dns_format]}"
+format = "{dns_format}"
 
 [[sources]]
 path = "logs/squid/access.log*"

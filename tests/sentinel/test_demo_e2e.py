@@ -69,3 +69,20 @@ def test_hostile_log_text_is_escaped_in_html_and_terminal(tmp_path: Path) -> Non
     html = (tmp_path / "d" / "report.html").read_text()
     assert "<script>" not in html and "\x1b" not in html
     assert "&lt;script&gt;alert(1)&lt;\\x1b[31m.log" in html
+
+
+def test_demo_dns_variants_give_the_same_findings(tmp_path: Path) -> None:
+    """The same district's DNS written as Windows DNS debug, Zeek and pcap reads the same."""
+    seen = {}
+    for fmt in ("bind", "windns_debug", "zeek_dns", "pcap"):
+        res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / fmt), "--devices", "200",
+                                        "--days", "2", "--end", "2026-11-27", "--dns-format", fmt])
+        assert res.exit_code == 0, res.output
+        out = scan_json(tmp_path / fmt / "sentinel.toml")
+        dns = [i for i in out["inputs"] if i["format"] != "squid"]
+        assert {i["format"] for i in dns} == {fmt}
+        parsed = sum(i["parsed"] for i in dns)
+        findings = sorted((f["rule"], f["subject"], f["clients"]) for f in out["findings"])
+        seen[fmt] = (parsed, findings)
+    assert len(set(map(repr, seen.values()))) == 1, seen
+    assert seen["bind"][0] > 1000
