@@ -1,15 +1,20 @@
 """Throughput and peak memory of `sentinel scan` beside its floors.
 
-    python bench/run.py [--lines 5000000] [--small 1000000]
+    python bench/run.py [--lines 5000000] [--small 1000000] [--other 5000000]
+                        [--packets 2000000] [--only bind,zeek,dnsmasq,pcap]
 
-Generates a deterministic BIND query log (cached in bench/out/), then runs, one
-process each, measuring wall time and peak RSS (os.wait4):
+Generates deterministic logs of the same synthetic traffic (a week of 2,000
+devices, cached in bench/out/): BIND query logs, a Zeek dns.log, a dnsmasq log
+(with its "forwarded" lines) and a pcap of the queries. Then runs, one process
+each, measuring wall time and peak RSS (os.wait4):
 
 * ``wc -l``: the I/O floor;
-* ``bench/naive.py``: split each line and count hosts and clients in Python;
-* ``awk``: count hosts and clients;
-* ``sentinel scan --format bind`` into a fresh SQLite store, end to end: once
-  with the compiled BIND fold, once in pure Python (``ingest.compiled = false``).
+* ``bench/naive.py``: split each line and count two fields in Python;
+* ``awk`` (BIND): count hosts and clients;
+* ``sentinel scan --format F`` into a fresh SQLite store, end to end (parse,
+  aggregate, pseudonymize, commit with checkpoints, findings, report); for
+  BIND also in pure Python (``ingest.compiled = false``) and on two cores
+  (``--jobs 2`` over the log cut in two, as two DNS servers would write it).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,32 +40,79 @@ OUT = HERE / "out"
 BIN = Path(sys.executable).parent
 
 
-def generate(path: Path, lines: int, seed: int = 11) -> None:
+def traffic(lines: int, seed: int = 11) -> Iterator[tuple[int, int, str, str, str]]:
+    """(index, ts, client, host, qtype) of a week of queries from 2,000 devices,
+    each returning to its own few dozen hosts, as real ones do."""
     from sentinel.demo import NOISE, PRODUCTS, UNVETTED
 
     rng = random.Random(seed)
     hosts = list(NOISE) + [h for p in PRODUCTS for h in p[5]] + [h for u in UNVETTED for h in u[1]]
     hosts += [f"cdn{i}.longtail{i % 997}.com" for i in range(3000)]
     clients = [f"10.{10 + i % 6}.{(i // 250) % 64}.{i % 250 + 2}" for i in range(2_000)]
-    # Each device keeps returning to its own few dozen hosts, as real ones do.
     habits = [[hosts[rng.randrange(len(hosts))] for _ in range(40)] for _ in clients]
+    start = 1_795_939_200  # 2026-11-29 00:00 UTC
+    for i in range(lines):
+        k = rng.randrange(len(clients))
+        yield (i, start + i * 86_400 * 7 // lines, clients[k],
+               habits[k][int(rng.paretovariate(1.2)) % 40], "AAAA" if i % 3 == 0 else "A")
+
+
+def _write(path: Path, lines: Iterable[str], head: str = "", tail: str = "") -> None:
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as fh:
-        start = 1_795_939_200  # 2026-11-29 00:00 UTC
-        buf = []
-        for i in range(lines):
-            ts = start + i * 86_400 * 7 // lines
-            k = rng.randrange(len(clients))
-            c = clients[k]
-            h = habits[k][int(rng.paretovariate(1.2)) % 40]
-            t = time.gmtime(ts)
-            buf.append(f"{time.strftime('%d-%b-%Y %H:%M:%S', t)}.{i % 1000:03d} queries: info: "
-                       f"client @0x7f5c2e0{i % 4096:03x} {c}#{1024 + i % 60000} ({h}): query: {h} "
-                       f"IN {'AAAA' if i % 3 == 0 else 'A'} +E(0)K (10.20.0.53)\n")
+        fh.write(head)
+        buf: list[str] = []
+        for line in lines:
+            buf.append(line)
             if len(buf) >= 10_000:
                 fh.write("".join(buf))
                 buf.clear()
         fh.write("".join(buf))
+        fh.write(tail)
+    tmp.rename(path)
+
+
+def generate(path: Path, lines: int, seed: int = 11) -> None:
+    """A BIND 9 query log (print-time, category, severity)."""
+    def rows() -> Iterator[str]:
+        for i, ts, c, h, qt in traffic(lines, seed):
+            t = time.gmtime(ts)
+            yield (f"{time.strftime('%d-%b-%Y %H:%M:%S', t)}.{i % 1000:03d} queries: info: "
+                   f"client @0x7f5c2e0{i % 4096:03x} {c}#{1024 + i % 60000} ({h}): query: {h} "
+                   f"IN {qt} +E(0)K (10.20.0.53)\n")
+    _write(path, rows())
+
+
+def generate_zeek(path: Path, lines: int) -> None:
+    from collectors.dns import zeek
+    from collectors.event import Event
+
+    rows = (zeek.render(Event(ts + (i % 1000) / 1000, "dns", c, "", h, qtype=qt, status=0), i) + "\n"
+            for i, ts, c, h, qt in traffic(lines))
+    _write(path, rows, "\n".join(zeek.header("dns", 1_795_939_200)) + "\n",
+           zeek.footer(1_795_939_200 + 7 * 86_400) + "\n")
+
+
+def generate_dnsmasq(path: Path, lines: int) -> None:
+    from collectors.dns import dnsmasq
+    from collectors.event import Event
+
+    def rows() -> Iterator[str]:
+        for i, ts, c, h, qt in traffic(lines):
+            ev = Event(ts, "dns", c, "", h, qtype=qt)
+            yield dnsmasq.render(ev, pid=812) + "\n"
+            if i % 2 == 0:  # what dnsmasq logs after a query, ignored by Sentinel
+                yield f"{dnsmasq.render(ev, pid=812).split(': ', 1)[0]}: forwarded {h} to 10.20.0.1\n"
+    _write(path, rows())
+
+
+def generate_pcap(path: Path, packets: int) -> None:
+    from collectors.dns import pcap
+    from collectors.event import Event
+
+    tmp = path.with_suffix(".tmp")
+    pcap.write_pcap((Event(ts + (i % 1000) / 1000, "dns", c, "", h, qtype=qt)
+                     for i, ts, c, h, qt in traffic(packets)), tmp)
     tmp.rename(path)
 
 
@@ -76,32 +129,56 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return elapsed, usage.ru_maxrss / 1024
 
 
-def run(path: Path, lines: int) -> None:
-    print(f"\n{path.name}: {lines:,} lines, {path.stat().st_size / 2**20:,.0f} MiB")
-    print(f"{'tool':34} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
+def header(title: str) -> None:
+    print(f"\n{title}")
+    print(f"{'tool':40} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
+
+
+def run_tools(tools: list[tuple[str, list[str], str | None]], lines: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="sentinel-bench-"))
-    pure = data / "pure.toml"
-    pure.write_text("[ingest]\ncompiled = false\n")
-    scan = [str(BIN / "sentinel"), "scan", "--json", "--format", "bind", str(path)]
-    tools = [
-        ("wc -l (I/O floor)", ["wc", "-l", str(path)], None),
-        ("naive Python split + count", [sys.executable, str(HERE / "naive.py"), str(path)], None),
+    (data / "pure.toml").write_text("[ingest]\ncompiled = false\n")
+    try:
+        for name, cmd, store in tools:
+            cmd = [c.replace("@PURE@", str(data / "pure.toml")) for c in cmd]
+            env = dict(os.environ, SENTINEL_DATA_DIR=str(data / store)) if store else None
+            secs, mib = measure(cmd, env)
+            print(f"{name:40} {secs:8.2f} {lines / secs:12,.0f} {mib:9.0f}", flush=True)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def scan(fmt: str, *paths: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    return [str(BIN / "sentinel"), *extra, "scan", "--json", "--format", fmt, *map(str, paths)]
+
+
+def floors(path: Path) -> list[tuple[str, list[str], str | None]]:
+    return [("wc -l (I/O floor)", ["wc", "-l", str(path)], None),
+            ("naive Python split + count", [sys.executable, str(HERE / "naive.py"), str(path)],
+             None)]
+
+
+def run(path: Path, lines: int) -> None:
+    header(f"BIND, {path.name}: {lines:,} lines, {path.stat().st_size / 2**20:,.0f} MiB")
+    halves = split_in_two(path)
+    run_tools([
+        *floors(path),
         ("awk count host + client",
          ["awk", "{h[$10]++; split($7, c, \"#\"); n[c[1]]++} END {print length(h), length(n)}",
           str(path)], None),
-        (f"sentinel scan ({KERNEL})", scan, "compiled"),
-        ("sentinel scan (pure Python)", [*scan[:1], "--config", str(pure), *scan[1:]], "pure"),
-    ]
-    halves = split_in_two(path)
-    tools.append(("sentinel scan --jobs 2 (2 files, 2 cores)",
-                  [*scan[:3], "--jobs", "2", "--format", "bind", *map(str, halves)], "jobs2"))
-    try:
-        for name, cmd, store in tools:
-            env = dict(os.environ, SENTINEL_DATA_DIR=str(data / store)) if store else None
-            secs, mib = measure(cmd, env)
-            print(f"{name:34} {secs:8.2f} {lines / secs:12,.0f} {mib:9.0f}", flush=True)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+        (f"sentinel scan ({KERNEL}, 1 core)", scan("bind", path), "compiled"),
+        ("sentinel scan (pure Python, 1 core)", scan("bind", path, extra=("--config", "@PURE@")),
+         "pure"),
+        ("sentinel scan --jobs 2 (2 files, 2 cores)", [*scan("bind", *halves)[:3], "--jobs", "2",
+                                                       *scan("bind", *halves)[3:]], "jobs2"),
+    ], lines)
+
+
+def run_format(fmt: str, path: Path, lines: int, unit: str = "lines") -> None:
+    header(f"{fmt}, {path.name}: {lines:,} {unit}, {path.stat().st_size / 2**20:,.0f} MiB "
+           f"(rates are {unit}/s)")
+    tools = [] if unit != "lines" else floors(path)
+    tools.append((f"sentinel scan ({KERNEL}, 1 core)", scan(fmt, path), "compiled"))
+    run_tools(tools, lines)
 
 
 def split_in_two(path: Path) -> list[Path]:
@@ -123,16 +200,35 @@ def split_in_two(path: Path) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lines", type=int, default=5_000_000)
-    ap.add_argument("--small", type=int, default=1_000_000)
+    ap.add_argument("--lines", type=int, default=5_000_000, help="BIND lines (the big run)")
+    ap.add_argument("--small", type=int, default=1_000_000, help="BIND lines (the small run)")
+    ap.add_argument("--other", type=int, default=5_000_000, help="Zeek and dnsmasq lines")
+    ap.add_argument("--packets", type=int, default=2_000_000, help="pcap DNS query packets")
+    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap")
     args = ap.parse_args()
+    only = set(args.only.split(","))
     OUT.mkdir(exist_ok=True)
-    for n in (args.small, args.lines):
-        path = OUT / f"bind-{n}.log"
+
+    def made(name: str, n: int, gen: Callable[[Path, int], None]) -> Path:
+        path = OUT / name
         if not path.exists():
             print(f"generating {path} ...", flush=True)
-            generate(path, n)
-        run(path, n)
+            gen(path, n)
+            os.utime(path, (time.time() - 3600, time.time() - 3600))
+        return path
+
+    if "bind" in only:
+        for n in (args.small, args.lines):
+            run(made(f"bind-{n}.log", n, generate), n)
+    if "zeek" in only:
+        run_format("zeek_dns", made(f"zeek-{args.other}.log", args.other, generate_zeek), args.other)
+    if "dnsmasq" in only:
+        # Half the lines are "forwarded" lines dnsmasq writes after a query.
+        n = args.other * 2 // 3
+        run_format("dnsmasq", made(f"dnsmasq-{n}.log", n, generate_dnsmasq), n + (n + 1) // 2)
+    if "pcap" in only:
+        run_format("pcap", made(f"dns-{args.packets}.pcap", args.packets, generate_pcap),
+                   args.packets, unit="packets")
 
 
 if __name__ == "__main__":

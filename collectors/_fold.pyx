@@ -26,6 +26,7 @@ from libc.string cimport memchr, memcmp, memcpy
 cdef enum:
     KEY_MAX = 2048
     MAX_TOKENS = 8
+    IGNORED = 2  # what _line returns for a valid line without an event (1: taken, 0: not mine)
 
 
 cdef inline bint _digit(char c) noexcept nogil:
@@ -40,6 +41,10 @@ cdef inline Py_ssize_t _token_end(const char *s, Py_ssize_t i, Py_ssize_t n) noe
     """Index of the space ending the token at ``i`` (``n`` when it ends the line)."""
     cdef const char *hit = <const char *>memchr(s + i, b' ', n - i)
     return n if hit == NULL else hit - s
+
+
+cdef inline bint _starts(const char *s, Py_ssize_t n, const char *lit, Py_ssize_t k) noexcept nogil:
+    return n >= k and memcmp(s, lit, k) == 0
 
 
 cdef inline bint _use_qtype(const char *t, Py_ssize_t n) noexcept nogil:
@@ -63,6 +68,8 @@ cdef class Kernel:
     cdef object cur
     cdef Py_ssize_t max_line
     cdef public bint stop_on_hash
+    cdef public Py_ssize_t ignored
+    """Lines folded as valid but without an event, since the wrapper last reset it."""
     cdef public dict clients
     """Client (bytes) -> canonical text, or None when invalid; None: taken as is."""
     cdef object client_ok
@@ -75,6 +82,7 @@ cdef class Kernel:
         self.clients = None
         self.client_ok = None
         self.stop_on_hash = False
+        self.ignored = 0
         self.buckets = []
         self.max_line = min(max_line, KEY_MAX - 16)
         self.cur = None
@@ -112,7 +120,8 @@ cdef class Kernel:
         """Fold the lines of ``data`` from byte ``pos`` (line index ``idx``).
 
         Returns (index after the last line read, indices of the lines not
-        taken, -1) - or, when ``stop_on_hash`` is set and a line starts with
+        taken, -1) - lines that are valid but carry no event are counted in
+        ``ignored`` - or, when ``stop_on_hash`` is set and a line starts with
         ``#`` (a header that may change the layout), stops there and returns
         that line's start as the third item; its index is the first item.
         """
@@ -120,14 +129,18 @@ cdef class Kernel:
         cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
         cdef Py_ssize_t end
         cdef const char *hit
+        cdef int got
         cdef list slow = []
         while pos < n:
             if self.stop_on_hash and p[pos] == b'#':
                 return idx, slow, pos
             hit = <const char *>memchr(p + pos, b'\n', n - pos)
             end = n if hit == NULL else hit - p
-            if end - pos > self.max_line or not self._line(p + pos, end - pos):
+            got = 0 if end - pos > self.max_line else self._line(p + pos, end - pos)
+            if got == 0:
                 slow.append(idx)
+            elif got == IGNORED:
+                self.ignored += 1
             idx += 1
             pos = end + 1
         return idx, slow, -1
@@ -480,6 +493,14 @@ cdef class DnsmasqKernel(Kernel):
         # query[TYPE] NAME from CLIENT
         i = c + 2
         if n - i < 14 or memcmp(s + i, b"query[", 6) != 0:
+            # What dnsmasq logs after a query (forwarded/reply/cached...) is valid
+            # and carries no event - unless it mentions a query after all.
+            if (_starts(s + i, n - i, b"forwarded ", 10) or _starts(s + i, n - i, b"reply ", 6)
+                    or _starts(s + i, n - i, b"cached ", 7)):
+                for j in range(i, n - 6):
+                    if s[j] == b'q' and memcmp(s + j, b"query[", 6) == 0:
+                        return 0
+                return IGNORED
             return 0
         i += 6
         hit = <const char *>memchr(s + i, b']', n - i)

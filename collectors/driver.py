@@ -271,9 +271,10 @@ def _fold_chunk(
             _reject(stats, rejected, line, drop_reason, text)
     if not data:
         return Batch([], rejected, 0, line)
-    count, slow = folder.fold(data)
+    count, slow, ignored = folder.fold(data)
     stats.read += count
-    stats.parsed += count - len(slow)
+    stats.ignored += ignored
+    stats.parsed += count - len(slow) - ignored
     events: list[Event] = []
     if slow:
         pieces = data.split(b"\n")

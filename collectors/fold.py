@@ -35,11 +35,12 @@ class Tally(NamedTuple):
 
 
 class Folder(Protocol):
-    def fold(self, data: bytes) -> tuple[int, list[int]]:
+    def fold(self, data: bytes) -> tuple[int, list[int], int]:
         """Fold the lines of ``data`` (split on newlines; a last line needs none).
 
-        Returns how many lines there were and the 0-based indices of those it
-        did not take, for the line parser. Tallies never straddle a day of
+        Returns how many lines there were, the 0-based indices of those it did
+        not take (for the line parser), and how many it took as valid lines
+        that carry no event (the parser would have ignored them). Tallies never straddle a day of
         the context's ``day_zone``.
         """
 

@@ -216,9 +216,10 @@ class BindFolder:
             return False
         return True
 
-    def fold(self, data: bytes) -> tuple[int, list[int]]:
+    def fold(self, data: bytes) -> tuple[int, list[int], int]:
         lines, slow, _ = self.kernel.fold(data)
-        return int(lines), slow
+        ignored, self.kernel.ignored = self.kernel.ignored, 0
+        return int(lines), slow, int(ignored)
 
     def keys(self) -> int:
         return int(self.kernel.keys)

@@ -329,9 +329,10 @@ class DnsmasqFolder:
             clients[raw] = None
         return clients[raw] is not None
 
-    def fold(self, data: bytes) -> tuple[int, list[int]]:
+    def fold(self, data: bytes) -> tuple[int, list[int], int]:
         lines, slow, _ = self.kernel.fold(data)
-        return int(lines), slow
+        ignored, self.kernel.ignored = self.kernel.ignored, 0
+        return int(lines), slow, int(ignored)
 
     def keys(self) -> int:
         return int(self.kernel.keys)

@@ -741,20 +741,22 @@ class ZeekFolder:
         if changed:
             self._configure()
 
-    def fold(self, data: bytes) -> tuple[int, list[int]]:
+    def fold(self, data: bytes) -> tuple[int, list[int], int]:
         idx, pos, out = 0, 0, []
         while True:
             idx, slow, stop = self.kernel.fold(data, pos, idx)
             out.extend(slow)
             if stop < 0:
-                return int(idx), out
+                ignored, self.kernel.ignored = self.kernel.ignored, 0
+                return int(idx), out, int(ignored)
             end = data.find(b"\n", stop)
             raw = data[stop:] if end < 0 else data[stop:end]
             self._header(raw.decode("utf-8", errors="replace").removesuffix("\r"))
             out.append(idx)  # the parser reads the header line too
             idx += 1
             if end < 0:
-                return int(idx), out
+                ignored, self.kernel.ignored = self.kernel.ignored, 0
+                return int(idx), out, int(ignored)
             pos = end + 1
 
     def keys(self) -> int:

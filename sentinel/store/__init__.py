@@ -9,9 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -34,7 +32,15 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 UPSERT_BATCH = 5000
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+HEAD = "0001"
+"""The newest migration's revision (a test holds it to Alembic's own head). A
+database already there opens without importing Alembic, which costs a tenth
+of a second on every command."""
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -69,9 +75,19 @@ class Store:
     def migrate(self) -> None:
         try:
             with self.engine.begin() as conn:
+                if self._revision(conn) == HEAD:
+                    return
+                from alembic import command
+
                 command.upgrade(alembic_config(conn), "head")
         except OperationalError as exc:
             raise StorageError(f"cannot open the database: {exc.orig}") from None
+
+    @staticmethod
+    def _revision(conn: Connection) -> str | None:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

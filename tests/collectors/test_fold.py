@@ -160,8 +160,8 @@ def test_the_kernel_takes_the_common_layouts(tmp_path: Path) -> None:
     path.write_text("".join(base.format(i, i) for i in range(5)) + "garbage\n")
     folder = bind.make_folder(ParseContext(tz=dt.UTC))
     assert folder is not None
-    count, slow = folder.fold(path.read_bytes())
-    assert (count, slow) == (6, [5])
+    count, slow, ignored = folder.fold(path.read_bytes())
+    assert (count, slow, ignored) == (6, [5], 0)
     tallies = folder.drain()
     assert sorted((t.client, t.host, t.events) for t in tallies) == [
         (f"10.1.2.{i}", "a.example", 1) for i in range(5)]
@@ -253,8 +253,9 @@ def test_the_zeek_kernel_takes_the_default_layout(tmp_path: Path) -> None:
                       zeek.footer(1795939300)]) + "\n"
     folder = zeek.FORMATS[0].make_folder(ParseContext())  # type: ignore[misc]
     assert folder is not None
-    count, slow = folder.fold(text.encode())
+    count, slow, ignored = folder.fold(text.encode())
     assert count == 14 and slow == [0, 1, 2, 3, 4, 5, 6, 7, 13]  # the header and #close only
+    assert ignored == 0
     assert sorted(t.client for t in folder.drain()) == [f"10.1.2.{i}" for i in range(5)]
 
 
@@ -315,8 +316,8 @@ def test_the_dnsmasq_kernel_takes_query_lines() -> None:
                    for i in range(5))
     folder = dnsmasq.make_folder(ParseContext(reference=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)))
     assert folder is not None
-    count, slow = folder.fold(text.encode())
-    assert count == 10 and slow == [1, 3, 5, 7, 9]  # the forwarded lines go to the parser
+    count, slow, ignored = folder.fold(text.encode())
+    assert (count, slow, ignored) == (10, [], 5)  # the forwarded lines: valid, no event
     tallies = folder.drain()
     assert sorted((t.client, t.host, t.kind) for t in tallies) == [
         (f"10.1.2.{i}", "docs.example", "dns") for i in range(5)]

@@ -60,3 +60,12 @@ def test_purge_enforces_retention(store: Store) -> None:
         assert store.purge_usage(s, dt.date(2025, 1, 1)) == 1
     with store.session() as s:
         assert [r.day for r in s.scalars(select(UsageDaily))] == [dt.date(2026, 11, 29)]
+
+
+def test_head_constant_is_alembic_head(store: Store) -> None:
+    from alembic.script import ScriptDirectory
+
+    from sentinel.store import HEAD, alembic_config
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+    with store.engine.connect() as conn:
+        assert Store._revision(conn) == HEAD
