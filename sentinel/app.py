@@ -24,27 +24,39 @@ from sentinel.store.models import Finding
 log = logging.getLogger("sentinel")
 
 
-@dataclass
 class Context:
-    settings: Settings
-    store: Store
-    catalog: Catalog
-    kb: KnowledgeBase
-    matcher: Matcher
+    """The store and catalog of one command. The knowledge base and matcher load
+    on first use: a scan reads its logs (in worker processes, with ``--jobs``)
+    before it needs them."""
+
+    def __init__(self, settings: Settings, store: Store, catalog: Catalog) -> None:
+        self.settings, self.store, self.catalog = settings, store, catalog
+        self._kb: KnowledgeBase | None = None
+        self._matcher: Matcher | None = None
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = load_knowledge_base()
+        return self._kb
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            self._matcher = Matcher(self.catalog, self.kb, tuple(self.settings.district.domains))
+        return self._matcher
 
 
 def open_context(settings: Settings) -> Context:
     store = Store.open(settings.database_url)
     catalog = Catalog()
-    if settings.catalog.path is not None:
-        catalog = load_catalog(settings.catalog.path)
     try:
-        kb = load_knowledge_base()
+        if settings.catalog.path is not None:
+            catalog = load_catalog(settings.catalog.path)
     except CatalogError:
         store.dispose()
         raise
-    matcher = Matcher(catalog, kb, tuple(settings.district.domains))
-    return Context(settings, store, catalog, kb, matcher)
+    return Context(settings, store, catalog)
 
 
 @dataclass

@@ -202,9 +202,9 @@ def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBa
                     f"contract/DPA expired {product.contract_expires.isoformat()}, "
                     f"still used by {_who(r)}"))
         out = []
+        existing = {(f.rule, f.subject): f for f in s.scalars(select(Finding))}
         for f in raised:
-            row = s.scalars(select(Finding).where(Finding.rule == f["rule"],
-                                                  Finding.subject == f["subject"])).first()
+            row = existing.get((f["rule"], f["subject"]))
             if row is None:
                 row = Finding(**f, state="open", created_at=now, updated_at=now)
                 s.add(row)

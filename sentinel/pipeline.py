@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import glob
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -121,18 +122,25 @@ class Aggregator:
         resolved; then start afresh."""
         out: dict[tuple[Any, ...], list[Any]] = {}
         resolve = ids.resolve
+        tallies = tallies if isinstance(tallies, list) else list(tallies)
+        seen: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        get_id = seen.get
+        get = out.get
         for t in tallies:
-            site, population, c, u = resolve(t[2], t[3])
-            key = (t[0], t[4], site, population, c, u, t[1])
-            row = out.get(key)
+            who = get_id((t[2], t[3]))
+            if who is None:
+                who = seen[(t[2], t[3])] = resolve(t[2], t[3])
+            key = (t[0], t[4], *who, t[1])
+            row = get(key)
             if row is None:
                 out[key] = [t[5], t[8], t[9], t[10], t[11], t[6], t[7]]
             else:
                 _add(row, t[5], t[8], t[9], t[10], t[11], t[6], t[7])
-            if self.first is None or t[6] < self.first:
-                self.first = t[6]
-            if self.last is None or t[7] > self.last:
-                self.last = t[7]
+        if tallies:
+            first = min(map(itemgetter(6), tallies))
+            last = max(map(itemgetter(7), tallies))
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
         for day, acc in self.days.items():
             for (kind, client, user, host), r in acc.items():
                 site, population, c, u = resolve(client, user)
@@ -144,8 +152,11 @@ class Aggregator:
                     _add(row, r[0], r[3], r[4], r[5], r[6], r[1], r[2])
         self.days.clear()
         self._lo = self._hi = 0.0
-        new = tuple.__new__
-        return [new(UsageRow, (*k, *v)) for k, v in out.items()]
+        # Plain tuples in `UsageRow` order, sorted by key: cheap to build, to
+        # pickle (scan --jobs) and to write in key order.
+        rows: list[UsageRow] = [(*k, *v) for k, v in out.items()]  # type: ignore[misc]
+        rows.sort()
+        return rows
 
 
 def _add(row: list[Any], events: int, blocked: int, bytes_in: int, bytes_out: int,
@@ -253,37 +264,80 @@ def _ingest_parallel(settings: Settings, store: Store,
                      work: list[tuple[Path, LogFormat, dt.tzinfo, dict[str, Any]]],
                      jobs: int, progress: Callable[[str, int], Progress] | None,
                      ) -> list[InputResult]:
-    """One worker process per file, ``jobs`` at a time. Each worker commits its
-    own file's usage with its checkpoint, exactly as a sequential scan does
-    (SQLite serializes the writes; PostgreSQL takes them concurrently)."""
+    """Files read by ``jobs`` worker processes; this process is the one writer.
+
+    Each worker parses and aggregates its file and hands over a `Unit` per
+    commit; the writer commits each with its file's checkpoint, exactly as a
+    sequential scan does, while the workers read on. (With SQLite, one writer
+    is all there can be; writing from here also spares the workers any wait.)
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import queue as queue_mod
 
+    starts = [start_file(store, p, fmt, tz, opts) for p, fmt, tz, opts in work]
+    bars = [progress(str(st.path), st.path.stat().st_size) if progress else None for st in starts]
     store.dispose()  # no pooled connection may cross the fork
-    bars = {str(p): progress(str(p), p.stat().st_size) if progress else None for p, *_ in work}
-    results: dict[str, InputResult] = {}
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_ingest_worker, settings, str(p), fmt.name, tz, opts): str(p)
-                   for p, fmt, tz, opts in work}
-        for fut in futures:
-            res = fut.result()  # a worker's error is raised here, as in a sequential scan
-            results[futures[fut]] = res
-            bar = bars[futures[fut]]
-            if bar:
-                bar(res.end_offset - res.start_offset, res.stats.read)
-    return [results[str(p)] for p, *_ in work]
+    q: Any = ctx.Queue(maxsize=4)
+    todo = list(range(len(starts)))
+    running: dict[int, Any] = {}
+    results: dict[int, InputResult] = {}
+    error: BaseException | None = None
+    try:
+        while todo or running:
+            while todo and len(running) < jobs and error is None:
+                i = todo.pop(0)
+                proc = ctx.Process(target=_read_worker, args=(settings, starts[i], i, q), daemon=True)
+                proc.start()
+                running[i] = proc
+            if not running:
+                break
+            try:
+                i, kind, payload = q.get(timeout=1.0)
+            except queue_mod.Empty:
+                for j, proc in list(running.items()):
+                    if not proc.is_alive() and proc.exitcode != 0:
+                        del running[j]
+                        error = error or RuntimeError(
+                            f"{starts[j].path}: reader process died (exit {proc.exitcode})")
+                        fail_run(store, starts[j].run_id, error)
+                continue
+            if kind == "unit":
+                write_unit(store, starts[i], payload)
+                bar = bars[i]
+                if bar:
+                    bar(payload.offset - starts[i].offset, payload.stats.read)
+            elif kind == "done":
+                results[i] = payload
+                running.pop(i).join()
+            else:  # "error": the worker's exception
+                running.pop(i).join()
+                fail_run(store, starts[i].run_id, payload)
+                error = error or payload
+    finally:
+        for proc in running.values():
+            proc.terminate()
+    if error is not None:
+        raise error
+    return [results[i] for i in range(len(starts))]
 
 
-def _ingest_worker(settings: Settings, path: str, fmt_name: str, tz: dt.tzinfo,
-                   options: dict[str, Any]) -> InputResult:
-    store = Store.open(settings.database_url, migrate=False)
+def _read_worker(settings: Settings, st: Start, i: int, q: Any) -> None:
     try:
         ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
-        return ingest_file(settings, store, ids, Path(path), get_format(fmt_name), tz, None,
-                           options)
-    finally:
-        store.dispose()
+        res = read_file(settings, ids, st, lambda u: q.put((i, "unit", u)))
+        q.put((i, "done", res))
+    except BaseException as exc:  # handed to the parent, which records and raises it
+        q.put((i, "error", exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _picklable(exc: BaseException) -> bool:
+    import pickle
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return False
+    return True
 
 
 def _purge_quarantine(s: Session, settings: Settings) -> None:
@@ -292,68 +346,131 @@ def _purge_quarantine(s: Session, settings: Settings) -> None:
     s.execute(delete(Quarantine).where(Quarantine.created_at < cutoff))
 
 
-def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, fmt: LogFormat,
-                tz: dt.tzinfo, progress: Progress | None = None,
-                options: dict[str, Any] | None = None) -> InputResult:
+@dataclass
+class Start:
+    """Where a file's read begins: its identity, checkpoint and ingest run."""
+
+    path: Path
+    fmt: LogFormat
+    tz: dt.tzinfo
+    options: dict[str, Any]
+    ident: FileIdentity
+    cp_id: int | None
+    offset: int
+    line: int
+    mid: bool
+    run_id: int
+
+
+@dataclass
+class Unit:
+    """One commit's worth of a read: usage rows and where the file stands after
+    them. Written in one transaction with the checkpoint (`write_unit`); plain
+    data, so a worker process can hand it to the writer."""
+
+    rows: list[tuple[Any, ...]]
+    urls: dict[tuple[dt.date, str, str], int]
+    samples: list[tuple[int, str, str]]
+    """(line, reason, raw) of rejected lines kept for the quarantine."""
+    offset: int
+    line: int
+    mid_line: bool
+    stats: ReadStats
+    first: float | None
+    last: float | None
+    status: str
+
+
+def start_file(store: Store, path: Path, fmt: LogFormat, tz: dt.tzinfo,
+               options: dict[str, Any] | None = None) -> Start:
+    """Find the file's checkpoint and open its ingest run."""
     ident = FileIdentity.of(path)
-    stats = ReadStats()
     with store.session() as s:
         cp = store.find_checkpoint(s, ident.fingerprint, ident.fp_len, ident.prefix_hash)
-        cp_id = cp.id if cp else None
         offset, line, mid = (cp.offset, cp.line, cp.mid_line) if cp else (0, 0, False)
         run = IngestRun(source=str(path), format=fmt.name, kind=fmt.kind, file_size=ident.size,
                         inode=ident.inode, fingerprint=ident.fingerprint, start_offset=offset,
                         end_offset=offset, reasons={}, status="running", started_at=utcnow())
         s.add(run)
         s.flush()
-        run_id = run.id
-    ref = dt.datetime.fromtimestamp(ident.mtime, dt.UTC)
-    ctx = ParseContext(tz=tz, reference=ref, day_zone=settings.tz, options=dict(options or {}),
+        return Start(path, fmt, tz, dict(options or {}), ident, cp.id if cp else None, offset,
+                     line, mid, run.id)
+
+
+def write_unit(store: Store, st: Start, unit: Unit) -> None:
+    """Usage, URLs, quarantine, checkpoint and run counters: one transaction."""
+    ident = st.ident
+    with store.writer(), store.session() as s:
+        store.upsert_usage(s, unit.rows)
+        if unit.urls:
+            _upsert_urls(s, unit.urls)
+        cp_obj = s.get(Checkpoint, st.cp_id) if st.cp_id else None
+        if cp_obj is None:
+            cp_obj = Checkpoint(fingerprint=ident.fingerprint, fp_len=ident.fp_len,
+                                path=str(st.path), inode=ident.inode, format=st.fmt.name,
+                                offset=0, line=0, updated_at=utcnow())
+            s.add(cp_obj)
+        cp_obj.fingerprint, cp_obj.fp_len = ident.fingerprint, ident.fp_len
+        cp_obj.path, cp_obj.inode = str(st.path), ident.inode
+        cp_obj.offset, cp_obj.line, cp_obj.mid_line = unit.offset, unit.line, unit.mid_line
+        cp_obj.updated_at = utcnow()
+        now = utcnow()
+        s.add_all(Quarantine(run_id=st.run_id, line=ln, reason=reason, raw=raw, created_at=now)
+                  for ln, reason, raw in unit.samples)
+        r = s.get(IngestRun, st.run_id)
+        assert r is not None
+        stats = unit.stats
+        r.end_offset = unit.offset
+        r.lines_read, r.parsed, r.ignored = stats.read, stats.parsed, stats.ignored
+        r.rejected, r.decode_errors = stats.rejected, stats.decode_errors
+        r.reasons = dict(stats.reasons)
+        r.first_event = _utc(unit.first)
+        r.last_event = _utc(unit.last)
+        r.status = unit.status
+        if unit.status != "running":
+            r.ended_at = utcnow()
+        s.flush()
+        st.cp_id = cp_obj.id
+
+
+def fail_run(store: Store, run_id: int, exc: BaseException) -> None:
+    with store.session() as s:
+        r = s.get(IngestRun, run_id)
+        if r is not None:
+            r.status, r.error, r.ended_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+
+
+def read_file(settings: Settings, ids: Identities, st: Start, emit: Callable[[Unit], None],
+              progress: Progress | None = None) -> InputResult:
+    """Read a file from its start, handing a `Unit` to ``emit`` every
+    ``ingest.commit_lines`` lines (or ``max_keys`` pending rows) and at the end."""
+    path, fmt = st.path, st.fmt
+    stats = ReadStats()
+    offset, line, mid = st.offset, st.line, st.mid
+    ref = dt.datetime.fromtimestamp(st.ident.mtime, dt.UTC)
+    ctx = ParseContext(tz=st.tz, reference=ref, day_zone=settings.tz, options=dict(st.options),
                        max_line=settings.ingest.max_line_bytes)
     parser = fmt.make_parser(ctx)
     folder = fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled else None
-    final = ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
+    final = st.ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
     agg = Aggregator(settings.tz, settings.privacy.store_urls)
-    samples: list[Quarantine] = []
+    samples: list[tuple[int, str, str]] = []
     cap, kept = settings.privacy.quarantine_samples, 0
     pending_lines = 0
     last: Batch | None = None
-    start_offset = offset
-    result = InputResult(str(path), fmt.name, "running", stats, run_id, offset, offset)
+    result = InputResult(str(path), fmt.name, "running", stats, st.run_id, offset, offset)
 
-    def commit(batch: Batch, status: str) -> None:
-        nonlocal cp_id, samples
+    def unit(batch: Batch, status: str) -> Unit:
+        nonlocal samples
         rows = agg.flush(ids, folder.drain() if folder is not None else ())
-        with store.session() as s:
-            store.upsert_usage(s, rows)
-            if agg.urls:
-                _upsert_urls(s, agg.urls)
-                agg.urls.clear()
-            cp_obj = s.get(Checkpoint, cp_id) if cp_id else None
-            if cp_obj is None:
-                cp_obj = Checkpoint(fingerprint=ident.fingerprint, fp_len=ident.fp_len,
-                                    path=str(path), inode=ident.inode, format=fmt.name,
-                                    offset=0, line=0, updated_at=utcnow())
-                s.add(cp_obj)
-            cp_obj.fingerprint, cp_obj.fp_len = ident.fingerprint, ident.fp_len
-            cp_obj.path, cp_obj.inode = str(path), ident.inode
-            cp_obj.offset, cp_obj.line, cp_obj.mid_line = batch.offset, batch.line, batch.mid_line
-            cp_obj.updated_at = utcnow()
-            s.add_all(samples)
-            samples = []
-            r = s.get(IngestRun, run_id)
-            assert r is not None
-            r.end_offset = batch.offset
-            r.lines_read, r.parsed, r.ignored = stats.read, stats.parsed, stats.ignored
-            r.rejected, r.decode_errors = stats.rejected, stats.decode_errors
-            r.reasons = dict(stats.reasons)
-            r.first_event = _utc(agg.first)
-            r.last_event = _utc(agg.last)
-            r.status = status
-            if status != "running":
-                r.ended_at = utcnow()
-            s.flush()
-            cp_id = cp_obj.id
+        urls = dict(agg.urls)
+        agg.urls.clear()
+        snap = ReadStats(stats.read, stats.parsed, stats.ignored, stats.rejected,
+                         stats.decode_errors, Counter(stats.reasons))
+        out = Unit(rows, urls, samples, batch.offset, batch.line, batch.mid_line, snap, agg.first,
+                   agg.last, status)
+        samples = []
+        return out
 
     gc_was = gc.isenabled()
     gc.disable()  # the hot loop makes no cycles; collection only costs time here
@@ -373,31 +490,36 @@ def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, f
             for rej in batch.rejected:
                 if kept < cap:
                     kept += 1
-                    samples.append(Quarantine(run_id=run_id, line=rej.line, reason=rej.reason,
-                                              raw=rej.raw, created_at=utcnow()))
+                    samples.append((rej.line, rej.reason, rej.raw))
             pending_lines += batch.line - (last.line if last else line)
             last = batch
             if progress:
-                progress(batch.offset - start_offset, stats.read)
+                progress(batch.offset - st.offset, stats.read)
             if (pending_lines >= settings.ingest.commit_lines
                     or agg.keys() + (folder.keys() if folder else 0) >= settings.ingest.max_keys):
-                commit(batch, "running")
+                emit(unit(batch, "running"))
                 pending_lines = 0
-    except BaseException as exc:
-        with store.session() as s:
-            r = s.get(IngestRun, run_id)
-            if r is not None:
-                r.status, r.error, r.ended_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
-        raise
+        end = last or Batch([], [], offset, line, mid)
+        result.status = "completed" if last else "unchanged"
+        emit(unit(end, result.status))
     finally:
         if gc_was:
             gc.enable()
-    end = last or Batch([], [], offset, line, mid)
-    result.status = "completed" if last else "unchanged"
-    commit(end, result.status)
     result.end_offset = end.offset
     result.first_event, result.last_event = _utc(agg.first), _utc(agg.last)
     return result
+
+
+def ingest_file(settings: Settings, store: Store, ids: Identities, path: Path, fmt: LogFormat,
+                tz: dt.tzinfo, progress: Progress | None = None,
+                options: dict[str, Any] | None = None) -> InputResult:
+    """Read one file into the store, committing as it goes."""
+    st = start_file(store, path, fmt, tz, options)
+    try:
+        return read_file(settings, ids, st, lambda u: write_unit(store, st, u), progress)
+    except BaseException as exc:
+        fail_run(store, st.run_id, exc)
+        raise
 
 
 def _reader_options(fmt: LogFormat, mid: bool, final: bool, settings: Settings) -> dict[str, Any]:
