@@ -201,3 +201,31 @@ def test_parallel_scan_equals_sequential(settings: Settings, store: Store, tmp_p
         assert total(seq_store) == 1200
     finally:
         seq_store.dispose()
+
+
+def test_parallel_scan_reports_a_reader_failure(settings: Settings, store: Store, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import sentinel.pipeline as pipeline
+
+    files = []
+    for i in range(2):
+        p = tmp_path / f"ns{i}.log"
+        p.write_text(lines(100, start=i * 100))
+        files.append(old(p))
+    real = pipeline.read_file
+
+    def flaky(settings_: Settings, ids: object, st: pipeline.Start, emit: object,
+              progress: object = None) -> object:
+        if st.path.name == "ns1.log":
+            raise OSError("disk went away")
+        return real(settings_, ids, st, emit, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "read_file", flaky)  # inherited by the forked readers
+    jobs2 = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"jobs": 2})})
+    with pytest.raises(OSError, match="disk went away"):
+        scan(jobs2, store, files)
+    with store.session() as s:
+        runs = {r.source.rsplit("/", 1)[-1]: r for r in s.scalars(select(IngestRun))}
+    assert runs["ns1.log"].status == "failed" and "disk went away" in (runs["ns1.log"].error or "")
+    assert runs["ns0.log"].status == "completed"
+    assert total(store) == 100  # the good file landed with its checkpoint
