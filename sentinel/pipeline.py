@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import glob
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -287,7 +288,9 @@ def _ingest_parallel(settings: Settings, store: Store,
         while todo or running:
             while todo and len(running) < jobs and error is None:
                 i = todo.pop(0)
-                proc = ctx.Process(target=_read_worker, args=(settings, starts[i], i, q), daemon=True)
+                stage = str(store.stage_path(f"{os.getpid()}-{i}")) if store.stages else None
+                proc = ctx.Process(target=_read_worker, args=(settings, starts[i], i, q, stage),
+                                   daemon=True)
                 proc.start()
                 running[i] = proc
             if not running:
@@ -322,10 +325,22 @@ def _ingest_parallel(settings: Settings, store: Store,
     return [results[i] for i in range(len(starts))]
 
 
-def _read_worker(settings: Settings, st: Start, i: int, q: Any) -> None:
+def _read_worker(settings: Settings, st: Start, i: int, q: Any, stage: str | None) -> None:
     try:
         ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
-        res = read_file(settings, ids, st, lambda u: q.put((i, "unit", u)))
+        serial = 0
+
+        def emit(u: Unit) -> None:
+            nonlocal serial
+            if stage is not None and u.rows:
+                # Rows go through a staging file: built here, in parallel, and
+                # merged by the writer in one INSERT ... SELECT.
+                serial += 1
+                u.staged = Store.stage_usage(Path(f"{stage}-{serial}"), u.rows)
+                u.rows = []
+            q.put((i, "unit", u))
+
+        res = read_file(settings, ids, st, emit)
         q.put((i, "done", res))
     except BaseException as exc:  # handed to the parent, which records and raises it
         q.put((i, "error", exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")))
@@ -379,6 +394,8 @@ class Unit:
     first: float | None
     last: float | None
     status: str
+    staged: Path | None = None
+    """The rows are in this staging file instead (`Store.stage_usage`)."""
 
 
 def start_file(store: Store, path: Path, fmt: LogFormat, tz: dt.tzinfo,
@@ -401,7 +418,10 @@ def write_unit(store: Store, st: Start, unit: Unit) -> None:
     """Usage, URLs, quarantine, checkpoint and run counters: one transaction."""
     ident = st.ident
     with store.writer(), store.session() as s:
-        store.upsert_usage(s, unit.rows)
+        if unit.staged is not None:
+            store.upsert_staged(s, unit.staged)
+        else:
+            store.upsert_usage(s, unit.rows)
         if unit.urls:
             _upsert_urls(s, unit.urls)
         cp_obj = s.get(Checkpoint, st.cp_id) if st.cp_id else None
@@ -431,6 +451,9 @@ def write_unit(store: Store, st: Start, unit: Unit) -> None:
             r.ended_at = utcnow()
         s.flush()
         st.cp_id = cp_obj.id
+        if unit.staged is not None:
+            s.commit()
+            store.drop_stage(s, unit.staged)
 
 
 def fail_run(store: Store, run_id: int, exc: BaseException) -> None:

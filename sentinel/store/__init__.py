@@ -156,6 +156,48 @@ class Store:
                  "last_seen": dt.datetime.fromtimestamp(r[13], utc)}
                 for r in rows[i : i + UPSERT_BATCH]])
 
+    @property
+    def stages(self) -> bool:
+        """Can worker processes hand rows over as staging files (`stage_usage`)?"""
+        return self.dialect == "sqlite" and bool(self.engine.url.database) and \
+            self.engine.url.database != ":memory:"
+
+    def stage_path(self, tag: str) -> Path:
+        assert self.engine.url.database
+        return Path(self.engine.url.database + f".stage-{tag}")
+
+    @staticmethod
+    def stage_usage(path: Path, rows: Sequence[UsageRow | tuple[Any, ...]]) -> Path:
+        """Write rows to a throw-away SQLite file (no index, no journal): what a
+        reader process does, in parallel, so the one writer only merges."""
+        path.unlink(missing_ok=True)
+        con = sqlite3.connect(path)
+        try:
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            con.execute(f"CREATE TABLE stage ({', '.join(USAGE_COLUMNS)})")
+            con.executemany(f"INSERT INTO stage VALUES ({', '.join('?' * len(USAGE_COLUMNS))})",
+                            rows)
+            con.commit()
+        finally:
+            con.close()
+        return path
+
+    def upsert_staged(self, s: Session, path: Path) -> None:
+        """`upsert_usage` of the rows in a staging file, by one INSERT ... SELECT.
+
+        Must be the first statement of the session's transaction (SQLite cannot
+        ATTACH inside one); the file is detached by `drop_stage` after commit.
+        """
+        raw = s.connection().connection.driver_connection
+        raw.execute("ATTACH DATABASE ? AS stage", (str(path),))
+        s.connection().exec_driver_sql(_SQLITE_MERGE)
+
+    def drop_stage(self, s: Session, path: Path) -> None:
+        raw = s.connection().connection.driver_connection
+        raw.execute("DETACH DATABASE stage")
+        path.unlink(missing_ok=True)
+
     def purge_usage(self, s: Session, before: dt.date) -> int:
         res = s.execute(delete(UsageDaily).where(UsageDaily.day < before))
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
@@ -192,6 +234,18 @@ _SQLITE_UPSERT = (
     f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)})"
     f" VALUES ({', '.join(f'?{i}' for i in range(1, _N - 1))},"
     f" {_sqlite_text_ts(_N - 1)}, {_sqlite_text_ts(_N)})"
+    f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
+    + ", first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen)")
+
+
+_SQLITE_MERGE = (
+    f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)}) SELECT "
+    + ", ".join(USAGE_COLUMNS[:-2])
+    + ", " + _sqlite_text_ts(0).replace("?0", "first_seen")
+    + ", " + _sqlite_text_ts(0).replace("?0", "last_seen")
+    + f" FROM stage.stage WHERE true ORDER BY {', '.join(USAGE_KEY)}"
     f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
     + ", first_seen = min(first_seen, excluded.first_seen),"
