@@ -83,7 +83,7 @@ def formats() -> None:
     """List the log formats Sentinel reads."""
     for name in sorted(FORMATS):
         f = FORMATS[name]
-        click.echo(f"{name:16} {f.kind:6} {f.description}")
+        click.echo(f"{name:21} {f.kind:6} {f.description}")
 
 
 @main.command()

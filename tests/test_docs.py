@@ -34,3 +34,11 @@ def test_every_setting_is_documented_in_the_example() -> None:
         for key in getattr(sub, "model_fields", {}):
             assert re.search(rf"^(#? ?{key} =|\[{section}\.{key}\])", text, re.M), \
                 f"{section}.{key} undocumented"
+
+
+def test_every_log_format_is_in_the_readme() -> None:
+    from collectors.registry import FORMATS
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in FORMATS if f"`{name}`" not in readme]
+    assert not missing, missing
