@@ -29,7 +29,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock, iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.fold import Tally
+from collectors.fold import KernelFolder
 from collectors.hosts import normalize_host
 from collectors.syslog import has_syslog_header, split_syslog
 
@@ -162,8 +162,6 @@ def _unescape(name: str) -> str:
 
 def render(ev: Event, serial: int = 0x7F0000001000) -> str:
     """The line BIND 9.18 writes for this event (print-time yes, UTC zone)."""
-    import datetime as dt
-
     t = dt.datetime.fromtimestamp(ev.ts, dt.UTC)
     stamp = t.strftime("%d-%b-%Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
     port = 30000 + (serial % 30000)
@@ -171,64 +169,19 @@ def render(ev: Event, serial: int = 0x7F0000001000) -> str:
             f"query: {ev.host} IN {ev.qtype or 'A'} +E(0)K (10.0.0.53)")
 
 
-_HOSTS_MAX = 400_000
-
-
-class BindFolder:
-    """The compiled fold (`collectors._fold.BindKernel`) with what it needs from Python.
-
-    The kernel calls back once per new minute (zone arithmetic, day bucket)
-    and once per new (client, name) key (is the name a valid host?), so both
-    stay here, shared with the line parser.
-    """
+class BindFolder(KernelFolder):
+    """`collectors._fold.BindKernel`: its minutes are BIND print-time stamps."""
 
     def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
         self.clock = LocalClock(ctx.tz)
-        self.day_zone = ctx.day_zone or ctx.tz
-        self.days: dict[dt.date, int] = {}
-        self.day_of: list[dt.date] = []
-        self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
+        super().__init__(ctx, kernel_type)
 
     def _minute(self, key: bytes) -> tuple[int, int] | None:
         try:
             ts = self.clock.bind_stamp(key.decode("ascii") + ":00")
         except ValueError:
             return None
-        day = dt.datetime.fromtimestamp(ts, self.day_zone).date()
-        idx = self.days.get(day)
-        if idx is None:
-            idx = self.days[day] = len(self.kernel.buckets)
-            self.kernel.buckets.append({})
-            self.day_of.append(day)
-        return idx, round(ts * 1000)
-
-    def _host_ok(self, name: bytes) -> bool:
-        """Record whether a name the kernel has not seen is a valid host."""
-        hosts = self.kernel.hosts
-        if len(hosts) > _HOSTS_MAX:
-            # Valid names are bounded by the keys held (drained at max_keys);
-            # a flood of invalid ones is not: forget those.
-            self.kernel.hosts = hosts = {k: v for k, v in hosts.items() if v is not None}
-        try:
-            hosts[name] = normalize_host(name.decode("ascii"))
-        except ValueError:
-            hosts[name] = None
-            return False
-        return True
-
-    def fold(self, data: bytes) -> tuple[int, list[int], int]:
-        lines, slow, _ = self.kernel.fold(data)
-        ignored, self.kernel.ignored = self.kernel.ignored, 0
-        return int(lines), slow, int(ignored)
-
-    def keys(self) -> int:
-        return int(self.kernel.keys)
-
-    def drain(self) -> list[Tally]:
-        out: list[Tally] = self.kernel.drain(self.day_of, Tally, "dns")
-        if len(self.kernel.hosts) > _HOSTS_MAX // 4:
-            self.kernel.hosts = {}  # no key refers to them any more
-        return out
+        return self.bucket(ts), round(ts * 1000)
 
 
 def make_folder(ctx: ParseContext) -> BindFolder | None:

@@ -47,19 +47,16 @@ with per-second stamp and per-tag caches.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import dns.rdatatype
-
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import MONTHS, LocalClock
+from collectors.dns.common import client_address, query_host, type_name
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.fold import Tally
-from collectors.hosts import normalize_host
+from collectors.fold import KernelFolder
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "dnsmasq"
@@ -246,31 +243,11 @@ def _ctime_stamp(stamp: str, tz: dt.tzinfo) -> float:
 
 
 def _qtype(text: str) -> str:
-    if text.startswith("type="):
-        num = text[5:]
-        if not (num.isascii() and num.isdigit()) or len(num) > 5 or int(num) > 65535:
-            raise ParseError("bad query type")
-        return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(int(num)))
-    if not text or len(text) > 16 or not text.replace("-", "").replace("_", "").isalnum() \
-            or not text.isascii():
-        raise ParseError("bad query type")
-    return text.upper()
+    return type_name(text, "type=")
 
 
-def _client(addr: str) -> str:
-    try:
-        return str(ipaddress.ip_address(addr))
-    except ValueError:
-        raise ParseError("bad client address") from None
-
-
-def _host(name: str) -> str:
-    if name == ".":
-        return "."
-    try:
-        return normalize_host(name)
-    except ValueError:
-        raise ParseError("invalid query name") from None
+_client = client_address
+_host = query_host
 
 
 def render(ev: Event, pid: int = 1234, serial: int | None = None) -> str:
@@ -284,66 +261,23 @@ def render(ev: Event, pid: int = 1234, serial: int | None = None) -> str:
     return f"{stamp} dnsmasq[{pid}]: {extra}query[{ev.qtype or 'A'}] {ev.host} from {ev.client}"
 
 
-class DnsmasqFolder:
-    """The compiled fold (`collectors._fold.DnsmasqKernel`) with what it needs from Python."""
+class DnsmasqFolder(KernelFolder):
+    """`collectors._fold.DnsmasqKernel`: minutes are syslog stamps (year inferred)."""
 
     def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
         self.clock = LocalClock(ctx.tz)
         self.ref = ctx.reference.timestamp() if ctx.reference else time.time()
-        self.day_zone = ctx.day_zone or ctx.tz
-        self.days: dict[dt.date, int] = {}
-        self.day_of: list[dt.date] = []
-        self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
-        self.kernel.set_client_check(self._client_ok)
+        super().__init__(ctx, kernel_type, canonical_clients=True)
 
     def _minute(self, key: bytes) -> tuple[int, int] | None:
         try:
             ts = self.clock.syslog_stamp(key.decode("ascii") + ":00", self.ref)
         except (ValueError, UnicodeDecodeError):
             return None
-        day = dt.datetime.fromtimestamp(ts, self.day_zone).date()
-        idx = self.days.get(day)
-        if idx is None:
-            idx = self.days[day] = len(self.kernel.buckets)
-            self.kernel.buckets.append({})
-            self.day_of.append(day)
-        return idx, round(ts * 1000)
+        return self.bucket(ts), round(ts * 1000)
 
-    def _host_ok(self, name: bytes) -> bool:
-        hosts = self.kernel.hosts
-        if len(hosts) > _CACHE_MAX * 4:
-            self.kernel.hosts = hosts = {k: v for k, v in hosts.items() if v is not None}
-        try:
-            hosts[name] = None if name == b"." else normalize_host(name.decode("ascii"))
-        except ValueError:
-            hosts[name] = None
-        return hosts[name] is not None
-
-    def _client_ok(self, raw: bytes) -> bool:
-        clients = self.kernel.clients
-        if len(clients) > _CACHE_MAX * 4:
-            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
-        try:
-            clients[raw] = str(ipaddress.ip_address(raw.decode("ascii")))
-        except (ValueError, UnicodeDecodeError):
-            clients[raw] = None
-        return clients[raw] is not None
-
-    def fold(self, data: bytes) -> tuple[int, list[int], int]:
-        lines, slow, _ = self.kernel.fold(data)
-        ignored, self.kernel.ignored = self.kernel.ignored, 0
-        return int(lines), slow, int(ignored)
-
-    def keys(self) -> int:
-        return int(self.kernel.keys)
-
-    def drain(self) -> list[Tally]:
-        out: list[Tally] = self.kernel.drain(self.day_of, Tally, "dns")
-        if len(self.kernel.hosts) > _CACHE_MAX:
-            self.kernel.hosts = {}
-        if len(self.kernel.clients) > _CACHE_MAX:
-            self.kernel.clients = {}
-        return out
+    def host(self, name: str) -> str | None:
+        return None if name == "." else super().host(name)  # "." stays with the parser
 
 
 def make_folder(ctx: ParseContext) -> DnsmasqFolder | None:

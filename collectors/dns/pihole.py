@@ -36,15 +36,14 @@ rejected. A second header row (files concatenated) resets the columns.
 from __future__ import annotations
 
 import csv
-import ipaddress
 from collections.abc import Sequence
 
 import dns.rdatatype
 
 from collectors.base import LineParser, LogFormat, ParseContext
+from collectors.dns.common import client_address, query_host
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.hosts import normalize_host
 
 NAME = "pihole_csv"
 
@@ -162,22 +161,8 @@ def _ftl_type(text: str) -> str | None:
     raise ParseError("bad query type")
 
 
-def _client(addr: str) -> str:
-    if not addr:
-        return ""
-    try:
-        return str(ipaddress.ip_address(addr))
-    except ValueError:
-        raise ParseError("bad client address") from None
-
-
-def _host(domain: str) -> str:
-    if domain == ".":
-        return "."
-    try:
-        return normalize_host(domain)
-    except ValueError:
-        raise ParseError("invalid query name") from None
+_client = client_address
+_host = query_host
 
 
 HEADER = ("id,timestamp,type,status,domain,client,forward,additional_info,reply_type,"

@@ -38,13 +38,11 @@ import ipaddress
 import time
 from collections.abc import Sequence
 
-import dns.rdatatype
-
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock, iso_stamp
+from collectors.dns.common import query_host, type_name
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.hosts import normalize_host
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "unbound"
@@ -201,24 +199,10 @@ def _client(addr: str) -> str:
 
 
 def _qtype(text: str) -> str:
-    if text.startswith("TYPE") and text.isascii() and text[4:].isdigit() and len(text) <= 9:
-        num = int(text[4:])
-        if num > 65535:
-            raise ParseError("bad query type")
-        return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(num))
-    if not text or len(text) > 16 or not text.isascii() or \
-            not text.replace("-", "").replace("_", "").isalnum():
-        raise ParseError("bad query type")
-    return text.upper()
+    return type_name(text, "TYPE")
 
 
-def _host(name: str) -> str:
-    if name == ".":
-        return "."
-    try:
-        return normalize_host(name)
-    except ValueError:
-        raise ParseError("invalid query name") from None
+_host = query_host
 
 
 def render(ev: Event, pid: int = 1234, thread: int = 0) -> str:

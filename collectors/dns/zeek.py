@@ -53,7 +53,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.fold import Tally
+from collectors.fold import KernelFolder
 from collectors.hosts import normalize_host
 
 DNS_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "trans_id",
@@ -674,8 +674,8 @@ _RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NO
 
 # ---------------------------------------------------------------- compiled fold
 
-class ZeekFolder:
-    """The compiled fold of dns.log TSV (`collectors._fold.ZeekKernel`).
+class ZeekFolder(KernelFolder):
+    """`collectors._fold.ZeekKernel` for dns.log TSV.
 
     It keeps its own copy of the header state, fed the same ``#`` lines in the
     same order as the line parser (the kernel stops at each one; `prime` takes
@@ -684,11 +684,7 @@ class ZeekFolder:
 
     def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
         self.layout = _Layout(DNS_FIELDS)
-        self.day_zone = ctx.day_zone or ctx.tz
-        self.days: dict[dt.date, int] = {}
-        self.day_of: list[dt.date] = []
-        self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
-        self.kernel.set_client_check(self._client_ok)
+        super().__init__(ctx, kernel_type, canonical_clients=True)
         self._configure()
 
     def _configure(self) -> None:
@@ -698,35 +694,7 @@ class ZeekFolder:
                               lay.sep == "\t" and lay.unset == "-")
 
     def _minute(self, minute: int) -> int:
-        day = dt.datetime.fromtimestamp(minute * 60, self.day_zone).date()
-        idx = self.days.get(day)
-        if idx is None:
-            idx = self.days[day] = len(self.kernel.buckets)
-            self.kernel.buckets.append({})
-            self.day_of.append(day)
-        return idx
-
-    def _host_ok(self, name: bytes) -> bool:
-        hosts = self.kernel.hosts
-        if len(hosts) > _CACHE_MAX * 4:
-            self.kernel.hosts = hosts = {k: v for k, v in hosts.items() if v is not None}
-        try:
-            hosts[name] = normalize_host(name.decode("ascii"))
-        except ValueError:
-            hosts[name] = None
-            return False
-        return True
-
-    def _client_ok(self, raw: bytes) -> bool:
-        clients = self.kernel.clients
-        if len(clients) > _CACHE_MAX * 4:
-            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
-        try:
-            clients[raw] = str(ipaddress.ip_address(raw.decode("ascii")))
-        except (ValueError, UnicodeDecodeError):
-            clients[raw] = None
-            return False
-        return True
+        return self.bucket(minute * 60)
 
     def prime(self, line: str) -> None:
         """A line replayed from the top of the file (resuming a read)."""
@@ -747,28 +715,15 @@ class ZeekFolder:
             idx, slow, stop = self.kernel.fold(data, pos, idx)
             out.extend(slow)
             if stop < 0:
-                ignored, self.kernel.ignored = self.kernel.ignored, 0
-                return int(idx), out, int(ignored)
+                return int(idx), out, self._ignored()
             end = data.find(b"\n", stop)
             raw = data[stop:] if end < 0 else data[stop:end]
             self._header(raw.decode("utf-8", errors="replace").removesuffix("\r"))
             out.append(idx)  # the parser reads the header line too
             idx += 1
             if end < 0:
-                ignored, self.kernel.ignored = self.kernel.ignored, 0
-                return int(idx), out, int(ignored)
+                return int(idx), out, self._ignored()
             pos = end + 1
-
-    def keys(self) -> int:
-        return int(self.kernel.keys)
-
-    def drain(self) -> list[Tally]:
-        out: list[Tally] = self.kernel.drain(self.day_of, Tally, "dns")
-        if len(self.kernel.hosts) > _CACHE_MAX:
-            self.kernel.hosts = {}
-        if len(self.kernel.clients) > _CACHE_MAX:
-            self.kernel.clients = {}
-        return out
 
 
 def _make_tsv_dns_folder(ctx: ParseContext) -> ZeekFolder | None:
