@@ -139,3 +139,131 @@ def _skip_structured_data(rest: str) -> str:
                 return rest[i + 2 :] if i + 1 < n else ""
         i += 1
     raise ParseError("unterminated RFC 5424 structured data")
+
+
+class SyslogFramer:
+    """Bytes from a syslog stream in, whole messages out (RFC 6587).
+
+    A TCP sender frames each message either by octet counting
+    (``LEN SP MSG``, RFC 6587 3.4.1, what RFC 5425/5424 senders use) or by a
+    trailing newline (3.4.2, the traditional way; some senders end with NUL or
+    CRLF). The framing is detected per message from its first byte: a digit
+    starts an octet count, ``<`` a newline-framed message. UDP gives one
+    message per datagram: `datagram`.
+
+    Messages come out as text (UTF-8, undecodable bytes replaced, a leading
+    BOM dropped) without their framing, ready for a format's line parser: a
+    vendor line received over syslog and the same line read from a file then
+    parse alike. A message longer than ``max_message`` is cut there and
+    counted in ``truncated``; a broken octet count is counted in ``errors``
+    and the stream resynchronizes at the next newline.
+    """
+
+    def __init__(self, max_message: int = 64 * 1024) -> None:
+        self.max_message = max_message
+        self._buf = bytearray()
+        self._skip = 0
+        self._drop_line = False
+        self.truncated = 0
+        self.errors = 0
+
+    def feed(self, data: bytes) -> list[str]:
+        """Add bytes received; return the messages they complete."""
+        self._buf += data
+        out: list[str] = []
+        buf = self._buf
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            if self._drop_line:  # the rest of an over-long newline-framed message
+                end = _frame_end(buf, pos)
+                if end < 0:
+                    pos = n
+                    break
+                self._drop_line = False
+                pos = end + 1
+                continue
+            if self._skip:  # the rest of an over-long octet-counted message
+                take = min(self._skip, n - pos)
+                pos += take
+                self._skip -= take
+                continue
+            c = buf[pos]
+            if c in b"\r\n\x00 ":
+                pos += 1  # blank line or separator between messages
+                continue
+            if 0x30 <= c <= 0x39:  # octet counting
+                sp = buf.find(b" ", pos, min(n, pos + 12))
+                if sp < 0:
+                    if n - pos >= 12:  # no SP within a sane count: not a count after all
+                        pos = self._bad_count(buf, pos, n)
+                        continue
+                    break  # wait for more bytes
+                digits = bytes(buf[pos:sp])
+                if not digits.isdigit():
+                    pos = self._bad_count(buf, pos, n)
+                    continue
+                length = int(digits)
+                start = sp + 1
+                if length > self.max_message:
+                    if n - start < self.max_message:
+                        break
+                    out.append(self._text(buf[start : start + self.max_message]))
+                    self.truncated += 1
+                    self._skip = length - self.max_message
+                    pos = start + self.max_message
+                    continue
+                if n - start < length:
+                    break
+                out.append(self._text(buf[start : start + length]))
+                pos = start + length
+                continue
+            end = _frame_end(buf, pos)
+            if end < 0:
+                if n - pos > self.max_message:
+                    out.append(self._text(buf[pos : pos + self.max_message]))
+                    self.truncated += 1
+                    self._drop_line = True
+                    pos = n
+                    continue
+                break
+            out.append(self._text(buf[pos:end]))
+            pos = end + 1
+        del buf[:pos]
+        return out
+
+    def _bad_count(self, buf: bytearray, pos: int, n: int) -> int:
+        """A digit that does not start a valid count: drop to the next newline."""
+        self.errors += 1
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            self._drop_line = True
+            return n
+        return nl + 1
+
+    def flush(self) -> list[str]:
+        """At the end of a stream: a last message without its newline."""
+        rest = bytes(self._buf).strip(b"\r\n\x00 ")
+        self._buf.clear()
+        dropping = self._skip or self._drop_line
+        self._skip, self._drop_line = 0, False
+        return [self._text(rest)] if rest and not dropping else []
+
+    @staticmethod
+    def datagram(data: bytes) -> str:
+        """One UDP datagram: one message (RFC 5426), trailing newline dropped."""
+        return SyslogFramer._text(data.rstrip(b"\r\n\x00"))
+
+    @staticmethod
+    def _text(raw: bytes | bytearray) -> str:
+        text = bytes(raw).decode("utf-8", errors="replace")
+        if text.endswith("\r"):
+            text = text[:-1]
+        return text.removeprefix("\ufeff")
+
+
+def _frame_end(buf: bytearray, pos: int) -> int:
+    """Index of the LF or NUL ending the newline-framed message at ``pos`` (-1: not yet)."""
+    lf = buf.find(b"\n", pos)
+    nul = buf.find(b"\x00", pos, lf if lf >= 0 else len(buf))
+    return nul if nul >= 0 else lf

@@ -117,6 +117,9 @@ class Ingest(_Model):
     """Aggregates and checkpoint are committed together every this many lines."""
     max_keys: int = Field(default=200_000, ge=1000)
     """...or as soon as this many aggregate rows are pending (bounds memory)."""
+    upload_min_bytes: int = Field(default=10_240, ge=1)
+    """A POST, PUT or PATCH sending at least this many bytes counts as an upload
+    (the data-sharing signal of proxy logs)."""
     jobs: int = Field(default=1, ge=1, le=64)
     """Files read in parallel, one process each (a district with several DNS servers)."""
     compiled: bool = True

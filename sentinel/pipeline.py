@@ -33,7 +33,8 @@ from sentinel.store import Store
 from sentinel.store.models import Checkpoint, IngestRun, Quarantine, UrlSample, UsageRow
 
 UPLOAD_METHODS = frozenset(("POST", "PUT", "PATCH"))
-UPLOAD_MIN_BYTES = 1024
+UPLOAD_MIN_BYTES = 10_240
+"""A POST/PUT/PATCH sending at least this much counts as an upload (default)."""
 
 Progress = Callable[[int, int], None]
 """Called with (bytes consumed so far in this input, lines so far)."""
@@ -50,9 +51,11 @@ class Aggregator:
     sites, populations and pseudonyms are resolved once per unique key at flush.
     """
 
-    def __init__(self, tz: dt.tzinfo, store_urls: bool = False) -> None:
+    def __init__(self, tz: dt.tzinfo, store_urls: bool = False,
+                 upload_min_bytes: int = UPLOAD_MIN_BYTES) -> None:
         self.tz = tz
         self.store_urls = store_urls
+        self.upload_min_bytes = upload_min_bytes
         self.days: dict[dt.date, dict[tuple[str, str, str, str], list[Any]]] = {}
         self.urls: dict[tuple[dt.date, str, str], int] = {}
         self._lo = self._hi = 0.0
@@ -100,12 +103,15 @@ class Aggregator:
 
     def _extras(self, ev: Event, r: list[Any]) -> None:
         if ev.action == "blocked":
+            # Evidence of attempted use, not of data shared: the bytes of a
+            # block page and a refused upload are not counted.
             r[3] += 1
+            return
         if ev.bytes_in:
             r[4] += ev.bytes_in
         if ev.bytes_out:
             r[5] += ev.bytes_out
-            if ev.method in UPLOAD_METHODS and ev.bytes_out >= UPLOAD_MIN_BYTES:
+            if ev.method in UPLOAD_METHODS and ev.bytes_out >= self.upload_min_bytes:
                 r[6] += 1
 
     def keys(self) -> int:
@@ -476,7 +482,7 @@ def read_file(settings: Settings, ids: Identities, st: Start, emit: Callable[[Un
     parser = fmt.make_parser(ctx)
     folder = fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled else None
     final = st.ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
-    agg = Aggregator(settings.tz, settings.privacy.store_urls)
+    agg = Aggregator(settings.tz, settings.privacy.store_urls, settings.ingest.upload_min_bytes)
     samples: list[tuple[int, str, str]] = []
     cap, kept = settings.privacy.quarantine_samples, 0
     pending_lines = 0

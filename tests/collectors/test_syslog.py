@@ -84,3 +84,69 @@ def test_arbitrary_text_only_raises_parse_error(text: str) -> None:
     except ParseError:
         return
     assert isinstance(got.msg, str) and isinstance(got.ts, float)
+
+
+# ---------------------------------------------------------------- stream framing (RFC 6587)
+
+from collectors.syslog import SyslogFramer  # noqa: E402
+
+MSGS = ["<34>Nov 29 10:00:00 fw1 filterlog: one, with commas",
+        "<165>1 2026-11-29T16:00:00Z fw1 app 1 ID47 [x y=\"]\"] \ufeffbody",
+        "\ufeff<13>Nov 29 10:00:01 fw1 t: bom first",
+        "<13>Nov 29 10:00:02 h t: caf\u00e9 \u2603"]
+
+
+def octet(m: str) -> bytes:
+    raw = m.encode()
+    return str(len(raw)).encode() + b" " + raw
+
+
+@settings(max_examples=200, deadline=None)
+@given(framing=st.lists(st.sampled_from(["octet", "lf", "crlf", "nul"]), min_size=4, max_size=4),
+       cuts=st.lists(st.integers(1, 500), max_size=20))
+def test_messages_come_out_whole_however_the_stream_is_cut(framing: list[str], cuts: list[int]) -> None:
+    data = b"".join(octet(m) if f == "octet" else m.encode() + {"lf": b"\n", "crlf": b"\r\n",
+                                                               "nul": b"\x00"}[f]
+                    for m, f in zip(MSGS, framing, strict=True))
+    f = SyslogFramer()
+    got: list[str] = []
+    pos = 0
+    for c in [*sorted(set(cuts)), len(data)]:
+        got += f.feed(data[pos:c])
+        pos = max(pos, c)
+    got += f.feed(data[pos:]) + f.flush()
+    assert got == [m.removeprefix("\ufeff") for m in MSGS]
+    assert (f.errors, f.truncated) == (0, 0)
+
+
+def test_over_long_and_broken_frames_are_counted_and_the_stream_goes_on() -> None:
+    f = SyslogFramer(max_message=20)
+    data = (b"<1>" + b"x" * 50 + b"\n" + b"999999999999 not a count\n" + octet("<5>ok")
+            + b"27 <5>" + b"y" * 24 + b"<5>next\n")
+    got: list[str] = []
+    for i in range(0, len(data), 3):
+        got += f.feed(data[i : i + 3])
+    got += f.flush()
+    assert got == ["<1>" + "x" * 17, "<5>ok", "<5>" + "y" * 17, "<5>next"]
+    assert (f.truncated, f.errors) == (2, 1)
+
+
+def test_a_message_through_syslog_parses_like_the_file_line() -> None:
+    from collectors.dns import bind
+
+    line = ("29-Nov-2026 14:05:02.345 queries: info: client @0x1 10.1.2.3#5 (padlet.com): "
+            "query: padlet.com IN A + (10.0.0.53)")
+    wire = octet(f"<30>1 2026-11-29T14:05:02.345Z ns1 named 812 - - {line}")
+    (msg,) = SyslogFramer().feed(wire)
+    parse = bind.make_parser(__import__("collectors.base", fromlist=["ParseContext"]).ParseContext())
+    assert parse(msg, 1) == parse(line, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.integers(1, 50))
+def test_arbitrary_bytes_never_raise(data: bytes, step: int) -> None:
+    f = SyslogFramer(max_message=64)
+    for i in range(0, len(data), step):
+        for m in f.feed(data[i : i + step]):
+            assert len(m) <= 64
+    f.flush()

@@ -229,3 +229,32 @@ def test_parallel_scan_reports_a_reader_failure(settings: Settings, store: Store
     assert runs["ns1.log"].status == "failed" and "disk went away" in (runs["ns1.log"].error or "")
     assert runs["ns0.log"].status == "completed"
     assert total(store) == 100  # the good file landed with its checkpoint
+
+
+def test_uploads_and_blocked_requests_in_the_aggregates() -> None:
+    import datetime as dt
+
+    from collectors.event import Event
+    from sentinel.pipeline import Aggregator
+
+    class Ids:
+        def resolve(self, client: str, user: str) -> tuple[str, str, str, str]:
+            return "s", "students", client, user
+
+    t = 1_795_960_800.0
+    evs = [
+        Event(t, "proxy", "10.1.1.1", "", "drive.example", "allowed", method="POST", bytes_in=500,
+              bytes_out=50_000),                       # an upload
+        Event(t + 1, "proxy", "10.1.1.1", "", "drive.example", "allowed", method="POST",
+              bytes_in=10, bytes_out=2_000),           # a form post: below the threshold
+        Event(t + 2, "proxy", "10.1.1.1", "", "drive.example", "allowed", method="GET",
+              bytes_in=9_000, bytes_out=90_000),       # big GET: bytes, not an upload
+        Event(t + 3, "proxy", "10.1.1.1", "", "drive.example", "blocked", method="PUT",
+              bytes_in=700, bytes_out=80_000),         # refused: attempted use only
+    ]
+    agg = Aggregator(dt.UTC, upload_min_bytes=10_240)
+    agg.add(evs)
+    (row,) = agg.flush(Ids())  # type: ignore[arg-type]
+    events, blocked, bytes_in, bytes_out, uploads = row[7:12]
+    assert (events, blocked, uploads) == (4, 1, 1)
+    assert (bytes_in, bytes_out) == (9_510, 142_000)
