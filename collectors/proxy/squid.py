@@ -7,22 +7,29 @@ From the Squid wiki (Features/LogFormat), the native format is
 time (POSIX seconds), elapsed ms, client, result/status, reply bytes, method,
 URL, user, hierarchy/peer, MIME type. CONNECT requests log ``host:port`` as the
 URL. Squid writes the URL and user URL-encoded, so fields hold no blanks.
+Lines may arrive through syslog (``access_log syslog:``, pfSense): the header
+is peeled off and the line's own stamp is used.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from collectors.base import LineParser, LogFormat, ParseContext
+from collectors.clock import LocalClock
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
+from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "squid"
 
 
 def sniff(lines: Sequence[str]) -> bool:
     def ok(line: str) -> bool:
+        if not line[:1].isdigit() and has_syslog_header(line):
+            line = line.split(": ", 1)[-1]
         f = line.split()
         return (len(f) >= 9 and "/" in f[3] and f[0].replace(".", "", 1).isdigit()
                 and f[1].lstrip("-").isdigit())
@@ -51,7 +58,14 @@ def url_host(url: str, method: str) -> str | None:
 
 
 def make_parser(ctx: ParseContext) -> LineParser:
+    clock = LocalClock(ctx.tz)
+    ref = ctx.reference.timestamp() if ctx.reference else time.time()
+
     def parse(line: str, lineno: int) -> Event | None:
+        if not line[:1].isdigit() and has_syslog_header(line):
+            # Through syslog (pfSense, a relay): the line is the message; its own
+            # stamp wins over the header's.
+            line = split_syslog(line, clock, ref).msg
         f = line.split(None, 9)
         if len(f) < 9:
             raise ParseError("too few fields for squid native format")
