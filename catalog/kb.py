@@ -1,4 +1,4 @@
-"""The shipped knowledge base: known apps and noise domains (see kb/SCHEMA.md)."""
+"""The shipped knowledge base: known apps and noise domains (see knowledge/SCHEMA.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from catalog.errors import CatalogError
 from collectors.hosts import normalize_host
 
-KB_DIR = Path(__file__).resolve().parent / "kb"
+KB_DIR = Path(__file__).resolve().parent / "knowledge"
 APP_CATEGORIES = frozenset((
     "lms", "assessment", "reading", "math", "science", "social-studies", "language-learning",
     "video", "coding", "ai-tutor", "ai-writing", "ai-chat", "ai-image", "study-tools",

@@ -81,10 +81,13 @@ class Storage(_Model):
     """SQLAlchemy URL; default: SQLite file ``sentinel.db`` in data_dir."""
 
 
+def _pseudonymize_all() -> dict[Population, IdentityPolicy]:
+    return {"students": "pseudonymize", "staff": "pseudonymize", "guest": "pseudonymize",
+            "unknown": "pseudonymize"}
+
+
 class Privacy(_Model):
-    identity: dict[Population, IdentityPolicy] = Field(default_factory=lambda: {
-        "students": "pseudonymize", "staff": "pseudonymize",
-        "guest": "pseudonymize", "unknown": "pseudonymize"})
+    identity: dict[Population, IdentityPolicy] = Field(default_factory=_pseudonymize_all)
     """Per population: keep the address/name, pseudonymize it (keyed HMAC) or drop it."""
     store_urls: bool = False
     """Keep full URLs (query strings stripped). Off: only hosts are kept."""

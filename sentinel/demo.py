@@ -223,7 +223,7 @@ def _fleet(rng: random.Random, n: int) -> list[Device]:
 
 def _pick(rng: random.Random, weights: list[float], k: int) -> list[int]:
     idx = list(range(len(weights)))
-    chosen = set()
+    chosen: set[int] = set()
     while len(chosen) < k:
         chosen.add(rng.choices(idx, weights=weights)[0])
     return sorted(chosen)

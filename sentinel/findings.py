@@ -95,9 +95,11 @@ def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
             r.students += cl
         elif pop == "staff":
             r.staff += cl
-        fs, ls = _aware(fs), _aware(ls)
-        r.first_seen = fs if r.first_seen is None or (fs and fs < r.first_seen) else r.first_seen
-        r.last_seen = ls if r.last_seen is None or (ls and ls > r.last_seen) else r.last_seen
+        first, last = _aware(fs), _aware(ls)
+        if first is not None and (r.first_seen is None or first < r.first_seen):
+            r.first_seen = first
+        if last is not None and (r.last_seen is None or last > r.last_seen):
+            r.last_seen = last
     # Sites, populations, kinds and hosts of each subject: one grouped pass over
     # usage alone, hosts mapped to subjects here (a few thousand).
     subject = {host: (subj, mk) for host, subj, mk in s.execute(

@@ -14,7 +14,7 @@ import glob
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -226,7 +226,7 @@ def expand_inputs(settings: Settings, paths: list[Path]) -> list[InputSpec]:
     """Files to read: the paths given, or else the configured sources' globs."""
     tz = settings.tz
     if paths:
-        out = []
+        out: list[InputSpec] = []
         for p in paths:
             if p.is_dir():
                 out.extend(InputSpec(f, None, tz, {}) for f in sorted(p.iterdir()) if f.is_file())
@@ -235,7 +235,7 @@ def expand_inputs(settings: Settings, paths: list[Path]) -> list[InputSpec]:
             else:
                 raise ConfigError("no such file", str(p))
         return out
-    found = []
+    found: list[InputSpec] = []
     for src in settings.sources:
         stz = _zone(src.timezone) if src.timezone else tz
         found.extend(InputSpec(Path(m), src.format, stz, dict(src.options))
@@ -389,7 +389,7 @@ class Unit:
     them. Written in one transaction with the checkpoint (`write_unit`); plain
     data, so a worker process can hand it to the writer."""
 
-    rows: list[tuple[Any, ...]]
+    rows: Sequence[tuple[Any, ...]]
     urls: dict[tuple[dt.date, str, str], int]
     samples: list[tuple[int, str, str]]
     """(line, reason, raw) of rejected lines kept for the quarantine."""

@@ -114,9 +114,9 @@ def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None
     for col in ("app", "catalog status", "contract", "clients", "students", "sites", "events"):
         t.add_column(col)
     for p in data.products[:limit]:
-        r = p.reach
-        t.add_row(Text(printable(r.name, 40)), p.status, p.contract, str(r.clients),
-                  str(r.students), str(len(r.sites)), f"{r.events:,}")
+        reach = p.reach
+        t.add_row(Text(printable(reach.name, 40)), p.status, p.contract, str(reach.clients),
+                  str(reach.students), str(len(reach.sites)), f"{reach.events:,}")
     console.print(t)
     cov = ", ".join(f"{k} {data.share(k):.1%}" for k in sorted(data.coverage))
     console.print(Text(f"Coverage of {data.total_events:,} events: {cov}"))

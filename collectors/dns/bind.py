@@ -186,7 +186,7 @@ class BindFolder(KernelFolder):
 
 def make_folder(ctx: ParseContext) -> BindFolder | None:
     try:
-        from collectors import _fold
+        import collectors._fold as _fold
     except ImportError:  # not compiled here: the line parser does the work
         return None
     return BindFolder(ctx, _fold.BindKernel)

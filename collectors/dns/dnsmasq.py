@@ -282,7 +282,7 @@ class DnsmasqFolder(KernelFolder):
 
 def make_folder(ctx: ParseContext) -> DnsmasqFolder | None:
     try:
-        from collectors import _fold
+        import collectors._fold as _fold
     except ImportError:  # not compiled here: the line parser does the work
         return None
     return DnsmasqFolder(ctx, _fold.DnsmasqKernel)

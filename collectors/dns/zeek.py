@@ -728,7 +728,7 @@ class ZeekFolder(KernelFolder):
 
 def _make_tsv_dns_folder(ctx: ParseContext) -> ZeekFolder | None:
     try:
-        from collectors import _fold
+        import collectors._fold as _fold
     except ImportError:  # not compiled here: the line parser does the work
         return None
     return ZeekFolder(ctx, _fold.ZeekKernel)

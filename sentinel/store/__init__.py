@@ -141,7 +141,7 @@ class Store:
             # exact text form SQLAlchemy's DateTime type reads back.
             s.connection().exec_driver_sql(_SQLITE_UPSERT, rows)
             return
-        table = UsageDaily.__table__
+        table: Any = UsageDaily.__table__
         ins: Any = postgresql.insert(table)
         ex = ins.excluded
         set_ = {c: table.c[c] + ex[c] for c in USAGE_SUMS}
@@ -189,12 +189,12 @@ class Store:
         Must be the first statement of the session's transaction (SQLite cannot
         ATTACH inside one); the file is detached by `drop_stage` after commit.
         """
-        raw = s.connection().connection.driver_connection
+        raw: Any = s.connection().connection.driver_connection
         raw.execute("ATTACH DATABASE ? AS stage", (str(path),))
         s.connection().exec_driver_sql(_SQLITE_MERGE)
 
     def drop_stage(self, s: Session, path: Path) -> None:
-        raw = s.connection().connection.driver_connection
+        raw: Any = s.connection().connection.driver_connection
         raw.execute("DETACH DATABASE stage")
         path.unlink(missing_ok=True)
 
