@@ -43,7 +43,8 @@ MAPPING: dict[str, tuple[str, str, str]] = {
     "proxy/squid": ("squid", "UTC", "2021-01-01T00:00:00+00:00"),
     "proxy/pfsense_squid": ("squid", "UTC", "2020-12-31T00:00:00+00:00"),
     "proxy/zscaler": ("zscaler_web_json", "UTC", "2021-01-01T00:00:00+00:00"),
-    "proxy/panw": ("panos", "Australia/Adelaide", "2019-12-31T00:00:00+00:00"),
+    # The expected output was made with a fixed +09:30 zone (no daylight saving).
+    "proxy/panw": ("panos", "Australia/Darwin", "2019-12-31T00:00:00+00:00"),
     "proxy/umbrella": ("umbrella_proxy", "UTC", "2021-01-01T00:00:00+00:00"),
     "proxy/sophos_xg": ("sophos", "UTC", "2021-01-01T00:00:00+00:00"),
 }
@@ -104,6 +105,15 @@ def expected_fields(doc: dict[str, Any]) -> dict[str, Any]:
     name = _get(doc, "dns.question.name") or _get(doc, "url.domain") or \
         _get(doc, "destination.domain")
     types = _get(doc, "event.type")
+    act = str(_get(doc, "event.action") or "").lower()
+    if isinstance(types, list) and ("denied" in types or "allowed" in types):
+        blocked: bool | None = "denied" in types
+    elif "block" in act or "deny" in act or "denied" in act:
+        blocked = True
+    elif "allow" in act:
+        blocked = False
+    else:
+        blocked = None
     status = _get(doc, "http.response.status_code")
     method = _get(doc, "http.request.method")
     return {
@@ -111,7 +121,7 @@ def expected_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "client": _get(doc, "source.ip") or _get(doc, "client.ip"),
         "host": name.rstrip(".").lower() if isinstance(name, str) else None,
         "qtype": _qtype(_get(doc, "dns.question.type")),
-        "blocked": ("denied" in types) if isinstance(types, list) else None,
+        "blocked": blocked,
         "method": method.upper() if isinstance(method, str) else None,
         "status": int(status) if status is not None else None,
     }
