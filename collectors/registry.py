@@ -95,5 +95,16 @@ def detect_file(path: Path) -> LogFormat:
     return fmt
 
 
+
+
+
+def register(formats: Sequence[LogFormat]) -> None:
+    """Add formats defined at run time (admin mappings from the configuration),
+    keeping detection in priority order. A name registered again is replaced."""
+    merged = {**FORMATS, **{f.name: f for f in formats}}
+    FORMATS.clear()
+    FORMATS.update(sorted(merged.items(), key=lambda kv: (kv[1].priority, kv[0])))
+
+
 __all__ = ["FORMATS", "LineParser", "LogFormat", "ParseContext", "detect", "detect_file",
-           "get_format", "head_bytes", "head_lines", "is_gzip"]
+           "get_format", "head_bytes", "head_lines", "is_gzip", "register"]

@@ -130,6 +130,9 @@ class Ingest(_Model):
 
 
 class Settings(_Model):
+    formats: list[dict[str, Any]] = []
+    """Admin-defined log formats (``[[formats]]``: CSV, regex or JSON mappings;
+    see `collectors.mapping`), usable by name in ``[[sources]]`` and ``--format``."""
     district: District = District()
     networks: list[Network] = []
     sources: list[Source] = []
@@ -194,12 +197,31 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     if path is not None:
         data["config_file"] = path
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         where = _describe(data, err["loc"])
         raise ConfigError(f"{err['msg']}{where}", file or "settings", key) from None
+    if settings.formats:
+        # Admin-defined formats: every mapping is checked now, so a broken one
+        # stops start-up naming its key; then they are usable by name anywhere.
+        from collectors.mapping import MappingError, load_mappings
+        from collectors.registry import FORMATS, register
+        try:
+            fmts = load_mappings(settings.formats, "formats",
+                                 taken=[n for n in FORMATS if n not in _REGISTERED])
+        except MappingError as exc:
+            key, _, reason = str(exc).partition(": ")
+            raise ConfigError(reason or str(exc), file or "settings", key) from None
+        register(fmts)
+        _REGISTERED.update(f.name for f in fmts)
+    return settings
+
+
+_REGISTERED: set[str] = set()
+"""Names of formats this process registered from configuration (reloading may
+register them again)."""
 
 
 def _describe(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:

@@ -59,3 +59,17 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
             {"cidr": "10.10.64.0/22", "site": "High", "population": "staff"},
         ],
     }, env={})
+
+
+@pytest.fixture(autouse=True)
+def _registry_restored() -> Iterator[None]:
+    """Formats a test's configuration registers do not leak into other tests."""
+    from collectors.registry import FORMATS
+    from sentinel import config
+
+    saved, names = dict(FORMATS), set(config._REGISTERED)
+    yield
+    FORMATS.clear()
+    FORMATS.update(saved)
+    config._REGISTERED.clear()
+    config._REGISTERED.update(names)

@@ -50,3 +50,46 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
     s = load_settings(path, {"district.timezone": "UTC"}, env={"SENTINEL_TIMEZONE": "America/Denver"})
     assert s.district.timezone == "UTC"
     assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'sentinel.db'}"
+
+
+def test_a_broken_mapping_fails_at_start_up_naming_its_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "sentinel.toml"
+    cfg.write_text('''
+[[formats]]
+name = "filter_a"
+type = "csv"
+timestamp = { field = "Time", format = "%Y-%m-%d %Q" }
+[formats.fields]
+url = "URL"
+''')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={})
+    assert err.value.file == str(cfg)
+    assert err.value.key == "formats.0.timestamp.format"
+    assert "%Q" in err.value.reason
+
+
+def test_a_mapping_becomes_a_format_the_scan_can_use(tmp_path: Path) -> None:
+    from collectors.registry import FORMATS, detect_file
+
+    cfg = tmp_path / "sentinel.toml"
+    cfg.write_text('''
+[[formats]]
+name = "filter_b"
+kind = "proxy"
+type = "csv"
+timestamp = { field = "When", format = "%Y-%m-%d %H:%M:%S", zone = "UTC" }
+[formats.fields]
+url = "Site"
+client = "IP"
+action = "Verdict"
+[formats.actions]
+Deny = "blocked"
+[formats.sniff]
+header = ["When", "Site", "Verdict"]
+''')
+    load_settings(cfg, env={})
+    assert "filter_b" in FORMATS
+    log = tmp_path / "export.csv"
+    log.write_text("When,IP,Site,Verdict\n2026-11-29 10:00:00,10.1.2.3,https://www.gimkit.com/join,Deny\n")
+    assert detect_file(log).name == "filter_b"
