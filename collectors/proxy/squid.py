@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from urllib.parse import unquote
 
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock
@@ -89,7 +90,11 @@ def make_parser(ctx: ParseContext) -> LineParser:
             host = normalize_host(raw_host)
         except ValueError as exc:
             raise ParseError("invalid host") from exc
+        if status == 407 and "DENIED" in code:
+            return None  # a proxy-authentication challenge: the browser retries with credentials
         user = f[7]
+        if "%" in user:
+            user = unquote(user, errors="replace")  # Squid %-encodes it (DISTRICT%5Cjdoe)
         action = "blocked" if "DENIED" in code else "allowed"
         return Event(ts, "proxy", f[2], "" if user == "-" else user, host, action,
                      url, None, method, status, size, None, None, line=lineno)
