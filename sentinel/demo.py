@@ -133,10 +133,12 @@ def generate(out: Path, *, devices: int = 1200, days: int = 7, end: dt.date | No
     squid_dir = out / "logs" / "squid"
     squid_dir.mkdir(parents=True, exist_ok=True)
     squid_lines: list[tuple[float, str]] = []
+    web: list[tuple[float, str, str]] = []
+    web_rng = random.Random(seed + 1)
     writer = _DnsWriter(out / "logs", dns_format, tz)
     for i in range(days):
         day = end - dt.timedelta(days=days - 1 - i)
-        dns, proxy = _day(rng, fleet, day, tz, with_proxy=not bind_only)
+        dns, proxy = _day(rng, fleet, day, tz, with_proxy=not bind_only, web_rng=web_rng, web=web)
         squid_lines.extend(proxy)
         writer.day(day, days - 1 - i, dns, first=i == 0)
     writer.close()
@@ -144,6 +146,12 @@ def generate(out: Path, *, devices: int = 1200, days: int = 7, end: dt.date | No
         squid_lines.sort()
         body = "".join(line for _, line in squid_lines)
         (squid_dir / "access.log").write_text(_malformed_squid() + body)
+        web.sort()
+        for kind, name, head in (("fortigate", "fortigate.log", ""),
+                                 ("lightspeed", "activity.csv", LIGHTSPEED_HEADER)):
+            folder = out / "logs" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(head + "".join(t for _, k, t in web if k == kind))
     return out / "sentinel.toml"
 
 
@@ -238,8 +246,22 @@ class _Query(NamedTuple):
     port: int
 
 
+SQUID_SITES = ("Riverbend High School", "Riverbend Middle School", "District Office")
+FORTIGATE_SITES = ("Oak Grove Elementary", "Riverbend Academy")
+"""Web traffic: Squid at these sites, a FortiGate at those, and the other two
+elementary schools through Lightspeed Web Filter (its activity-log export)."""
+LIGHTSPEED_HEADER = ("Time,Destination,Action,Reason,User,IP Address,User OU,User Groups,"
+                     "Computer,Category\n")
+
+
 def _day(rng: random.Random, fleet: list[Device], day: dt.date, tz: dt.tzinfo,
-         with_proxy: bool) -> tuple[list[_Query], list[tuple[float, str]]]:
+         with_proxy: bool, web_rng: random.Random | None = None,
+         web: list[tuple[float, str, str]] | None = None,
+         ) -> tuple[list[_Query], list[tuple[float, str]]]:
+    """One day's DNS queries and Squid lines; FortiGate and Lightspeed lines go
+    to ``web`` (drawn from ``web_rng``, so the DNS and Squid logs stay as they were)."""
+    web_rng = web_rng or random.Random(0)
+    web = [] if web is None else web
     start = dt.datetime.combine(day, dt.time(7, 30), tz).timestamp()
     span = 8.5 * 3600
     weekend = day.weekday() >= 5
@@ -270,9 +292,13 @@ def _day(rng: random.Random, fleet: list[Device], day: dt.date, tz: dt.tzinfo,
             qtype = "AAAA" if rng.random() < 0.3 else "A"
             dns.append(_Query(ts, d.ip, q, qtype, serial + rng.randrange(1 << 20),
                               rng.randrange(1024, 65535)))
-            if with_proxy and d.site in ("Riverbend High School", "Riverbend Middle School",
-                                         "District Office") and qtype == "A" and not _local(q):
-                proxy.append((ts, _squid_line(rng, ts + 0.05, d, q)))
+            if with_proxy and qtype == "A" and not _local(q):
+                if d.site in SQUID_SITES:
+                    proxy.append((ts, _squid_line(rng, ts + 0.05, d, q)))
+                elif d.site in FORTIGATE_SITES:
+                    web.append((ts, "fortigate", _fortigate_line(web_rng, ts + 0.05, d, q, tz)))
+                else:
+                    web.append((ts, "lightspeed", _lightspeed_row(web_rng, ts + 0.05, d, q, tz)))
     dns.sort()
     return dns, proxy
 
@@ -298,6 +324,45 @@ def _squid_line(rng: random.Random, ts: float, d: Device, host: str) -> str:
                 f"{host}:443 {user} HIER_NONE/- text/html\n")
     return (f"{ts:.3f} {rng.randrange(20, 3000):6d} {d.ip} TCP_TUNNEL/200 {size} CONNECT "
             f"{host}:443 {user} HIER_DIRECT/{host} -\n")
+
+
+def _blocked(host: str) -> bool:
+    return host.endswith(("tiktok.com", "tiktokcdn.com", "character.ai"))
+
+
+def _fortigate_line(rng: random.Random, ts: float, d: Device, host: str, tz: dt.tzinfo) -> str:
+    """A FortiOS 7 webfilter log line (type=utm subtype=webfilter), as sent to syslog."""
+    t = dt.datetime.fromtimestamp(ts, tz)
+    off = t.strftime("%z")
+    blocked = _blocked(host)
+    user = f' user="{d.user}"' if d.population == "staff" else ""
+    sent, rcvd = (rng.randrange(300, 2_000), 0) if blocked else (
+        rng.randrange(300, 60_000), rng.randrange(2_000, 400_000))
+    event, action, msg, cat = (
+        ("ftgd_blk", "blocked", "URL belongs to a denied category in policy", 'cat=37 catdesc="Social Networking"')
+        if blocked else ("ftgd_allow", "passthrough", "URL belongs to an allowed category in policy",
+                         'cat=30 catdesc="Education"'))
+    return (f'date={t:%Y-%m-%d} time={t:%H:%M:%S} devname="RB-FGT-01" devid="FG100FTK20000001" '
+            f'eventtime={int(ts * 1e9)} tz="{off}" logid="031601305{2 if blocked else 7}" type="utm" '
+            f'subtype="webfilter" eventtype="{event}" level="{"warning" if blocked else "notice"}" '
+            f'vd="root" policyid=12 sessionid={rng.randrange(1, 2**31)} srcip={d.ip} '
+            f'srcport={rng.randrange(1024, 65535)} srcintf="port2" srcintfrole="lan" '
+            f'dstip=203.0.113.{rng.randrange(1, 254)} dstport=443 dstintf="port1" dstintfrole="wan" '
+            f'proto=6 service="HTTPS" hostname="{host}" profile="k12-students" action="{action}" '
+            f'reqtype="direct" url="https://{host}/" sentbyte={sent} rcvdbyte={rcvd} '
+            f'direction="outgoing" msg="{msg}"{user} method="domain" {cat}\n')
+
+
+def _lightspeed_row(rng: random.Random, ts: float, d: Device, host: str, tz: dt.tzinfo) -> str:
+    """A row of Lightspeed Web Filter's activity-log export (see collectors/presets)."""
+    t = dt.datetime.fromtimestamp(ts, tz)
+    stamp = f"{t.month}/{t.day}/{t.year} {t.hour % 12 or 12}:{t.minute:02d}:{t.second:02d} " + (
+        "AM" if t.hour < 12 else "PM")
+    action, reason = ("Blocked", "Blocked category") if _blocked(host) else (
+        "Allowed", "Allowed category")
+    ou = "Students" if d.population == "students" else "Staff"
+    return (f'{stamp},https://{host}/,{action},{reason},{d.user},{d.ip},{ou},'
+            f'"{d.site}, {ou}",CB-{rng.randrange(1000, 9999)},education\n')
 
 
 def _malformed_bind(day: dt.date) -> str:
@@ -369,6 +434,14 @@ format = "{dns_format}"
 [[sources]]
 path = "logs/squid/access.log*"
 format = "squid"
+
+[[sources]]
+path = "logs/fortigate/fortigate.log"
+format = "fortigate"
+
+[[sources]]
+path = "logs/lightspeed/activity.csv"
+format = "lightspeed_csv"
 
 """ + "\n".join(nets))
 

@@ -39,6 +39,11 @@ def test_demo_scan_names_the_planted_problems(tmp_path: Path) -> None:
     assert formats["access.log"]["format"] == "squid"
     assert formats["queries.log.6.gz"]["rejected"] == 4
     assert formats["access.log"]["rejected"] == 2
+    # The elementary schools' web traffic: a FortiGate and a Lightspeed export (a preset).
+    assert formats["fortigate.log"]["format"] == "fortigate"
+    assert formats["activity.csv"]["format"] == "lightspeed_csv"
+    for name in ("fortigate.log", "activity.csv"):
+        assert formats[name]["parsed"] > 100 and formats[name]["rejected"] == 0, formats[name]
     again = scan_json(cfg)
     assert all(i["status"] == "unchanged" for i in again["inputs"])
     assert [(f["rule"], f["subject"], f["events"], f["clients"]) for f in again["findings"]] == \
@@ -79,7 +84,7 @@ def test_demo_dns_variants_give_the_same_findings(tmp_path: Path) -> None:
                                         "--days", "2", "--end", "2026-11-27", "--dns-format", fmt])
         assert res.exit_code == 0, res.output
         out = scan_json(tmp_path / fmt / "sentinel.toml")
-        dns = [i for i in out["inputs"] if i["format"] != "squid"]
+        dns = [i for i in out["inputs"] if i["format"] not in ("squid", "fortigate", "lightspeed_csv")]
         assert {i["format"] for i in dns} == {fmt}
         parsed = sum(i["parsed"] for i in dns)
         findings = sorted((f["rule"], f["subject"], f["clients"]) for f in out["findings"])
