@@ -20,6 +20,7 @@ each, measuring wall time and peak RSS (os.wait4):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import random
 import shutil
@@ -29,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 try:
@@ -104,6 +106,34 @@ def generate_dnsmasq(path: Path, lines: int) -> None:
             if i % 2 == 0:  # what dnsmasq logs after a query, ignored by Sentinel
                 yield f"{dnsmasq.render(ev, pid=812).split(': ', 1)[0]}: forwarded {h} to 10.20.0.1\n"
     _write(path, rows())
+
+
+def _web(lines: int) -> Iterator[Any]:
+    """The same traffic as web requests: mostly HTTPS CONNECTs, some uploads, a few blocks."""
+    from collectors.event import Event
+
+    for i, ts, c, h, _qt in traffic(lines):
+        method = "POST" if i % 9 == 0 else "CONNECT" if i % 3 else "GET"
+        url = f"{h}:443" if method == "CONNECT" else f"https://{h}/api/v1/items?id={i}"
+        blocked = i % 50 == 0
+        user = "s" + c.replace(".", "")[-6:] if i % 4 else ""  # a device's signed-in user
+        yield Event(ts + (i % 1000) / 1000, "proxy", c, user, h,
+                    "blocked" if blocked else "allowed", url, None, method,
+                    403 if blocked else 200, 512 + i % 40_000,
+                    60_000 if method == "POST" else 900)
+
+
+def generate_squid(path: Path, lines: int) -> None:
+    from collectors.proxy import squid
+
+    _write(path, (squid.render(ev) + "\n" for ev in _web(lines)))
+
+
+def generate_fortigate(path: Path, lines: int) -> None:
+    from collectors.proxy import fortigate
+
+    _write(path, (fortigate.render(ev, dt.UTC, session=i) + "\n"
+                  for i, ev in enumerate(_web(lines))))
 
 
 def generate_pcap(path: Path, packets: int) -> None:
@@ -218,7 +248,9 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=1_000_000, help="BIND lines (the small run)")
     ap.add_argument("--other", type=int, default=5_000_000, help="Zeek and dnsmasq lines")
     ap.add_argument("--packets", type=int, default=2_000_000, help="pcap DNS query packets")
-    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap")
+    ap.add_argument("--web", type=int, default=5_000_000, help="Squid lines")
+    ap.add_argument("--kv", type=int, default=1_000_000, help="FortiGate lines")
+    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate")
     args = ap.parse_args()
     only = set(args.only.split(","))
     OUT.mkdir(exist_ok=True)
@@ -240,6 +272,11 @@ def main() -> None:
         # Half the lines are "forwarded" lines dnsmasq writes after a query.
         n = args.other * 2 // 3
         run_format("dnsmasq", made(f"dnsmasq-{n}.log", n, generate_dnsmasq), n + (n + 1) // 2)
+    if "squid" in only:
+        run_format("squid", made(f"squid-{args.web}.log", args.web, generate_squid), args.web)
+    if "fortigate" in only:
+        run_format("fortigate", made(f"fortigate-{args.kv}.log", args.kv, generate_fortigate),
+                   args.kv)
     if "pcap" in only:
         run_format("pcap", made(f"dns-{args.packets}.pcap", args.packets, generate_pcap),
                    args.packets, unit="packets")

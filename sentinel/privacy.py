@@ -59,6 +59,9 @@ class NetworkMap:
         return UNKNOWN_SITE, "unknown"
 
 
+_CACHE_MAX = 200_000
+
+
 class Identities:
     """Turns a raw (client, user) pair into what may be stored."""
 
@@ -66,7 +69,10 @@ class Identities:
         self._key = key
         self._policy = settings.privacy.identity
         self._networks = NetworkMap(settings)
-        self._cache: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        # Cached per client and per user (not per pair: pairs grow as their
+        # product), each bounded.
+        self._clients: dict[str, tuple[str, str, str, str]] = {}
+        self._users: dict[str, str] = {}
 
     def pseudonym(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -74,18 +80,29 @@ class Identities:
 
     def resolve(self, client: str, user: str) -> tuple[str, str, str, str]:
         """(site, population, stored client, stored user) for a raw pair."""
-        got = self._cache.get((client, user))
-        if got is not None:
-            return got
-        site, population = self._networks.lookup(client)
-        policy = self._policy.get(population, "pseudonymize")  # type: ignore[call-overload]
+        got = self._clients.get(client)
+        if got is None:
+            if len(self._clients) >= _CACHE_MAX:
+                self._clients.clear()
+            site, population = self._networks.lookup(client)
+            policy = self._policy.get(population, "pseudonymize")  # type: ignore[call-overload]
+            if policy == "keep":
+                stored = client
+            elif policy == "drop":
+                stored = ""
+            else:
+                stored = self.pseudonym("client", client) if client else ""
+            got = self._clients[client] = (site, population, stored, policy)
+        site, population, stored, policy = got
+        if not user:
+            return site, population, stored, ""
         if policy == "keep":
-            out = (site, population, client, user)
-        elif policy == "drop":
-            out = (site, population, "", "")
-        else:
-            out = (site, population,
-                   self.pseudonym("client", client) if client else "",
-                   self.pseudonym("user", user.lower()) if user else "")
-        self._cache[(client, user)] = out
-        return out
+            return site, population, stored, user
+        if policy == "drop":
+            return site, population, stored, ""
+        name = self._users.get(user)
+        if name is None:
+            if len(self._users) >= _CACHE_MAX:
+                self._users.clear()
+            name = self._users[user] = self.pseudonym("user", user.lower())
+        return site, population, stored, name
