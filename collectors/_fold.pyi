@@ -9,6 +9,7 @@ class Kernel:
     clients: dict[bytes, str | None] | None
     stop_on_hash: bool
     ignored: int
+    with_user: bool
     def __init__(self, minute_cb: Callable[[Any], Any], host_ok: Callable[[bytes], bool],
                  max_line: int, *args: Any) -> None: ...
     @property
@@ -19,6 +20,7 @@ class Kernel:
 
 class BindKernel(Kernel): ...
 class DnsmasqKernel(Kernel): ...
+class SquidKernel(Kernel): ...
 
 class ZeekKernel(Kernel):
     def configure(self, nf: int, its: int, ih: int, iq: int, iqn: int, irc: int,

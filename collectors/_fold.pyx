@@ -58,6 +58,10 @@ cdef class Kernel:
     cdef int64_t *counts
     cdef int64_t *first
     cdef int64_t *last
+    cdef int64_t *blocked
+    cdef int64_t *bytes_in
+    cdef public bint with_user
+    """Keys carry a user (client SP user SP name) and slots count blocks and bytes."""
     cdef Py_ssize_t size, cap
     cdef public list buckets
     """One dict per district day: key bytes -> slot."""
@@ -88,12 +92,15 @@ cdef class Kernel:
         self.cur = None
         self.size = 0
         self.cap = 0
-        self.counts = self.first = self.last = NULL
+        self.counts = self.first = self.last = self.blocked = self.bytes_in = NULL
+        self.with_user = False
 
     def __dealloc__(self):
         free(self.counts)
         free(self.first)
         free(self.last)
+        free(self.blocked)
+        free(self.bytes_in)
 
     @property
     def keys(self):
@@ -113,6 +120,14 @@ cdef class Kernel:
         if c == NULL:
             raise MemoryError()
         self.last = c
+        c = <int64_t *>realloc(self.blocked, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.blocked = c
+        c = <int64_t *>realloc(self.bytes_in, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.bytes_in = c
         self.cap = cap
         return 0
 
@@ -149,12 +164,15 @@ cdef class Kernel:
         return 0
 
     cdef int _add(self, const char *client, Py_ssize_t clen, const char *name, Py_ssize_t nlen,
-                  int64_t us, bint other) except -1:
-        """Count one query; 0 (not taken) when the client or name is not plain."""
-        cdef Py_ssize_t k, i, slot
+                  int64_t us, bint other, const char *user=NULL, Py_ssize_t ulen=0,
+                  bint is_blocked=False, int64_t size=0) except -1:
+        """Count one event; 0 (not taken) when the client, user or name is not plain.
+
+        A blocked event counts as an attempt: no bytes (the pipeline's rule)."""
+        cdef Py_ssize_t k, i, slot, n0
         cdef char c
         cdef PyObject *got
-        if clen <= 0 or nlen <= 0 or clen + nlen + 3 > KEY_MAX:
+        if clen <= 0 or nlen <= 0 or clen + ulen + nlen + 4 > KEY_MAX:
             return 0
         for i in range(clen):
             c = client[i]
@@ -163,6 +181,16 @@ cdef class Kernel:
         memcpy(self.key, client, clen)
         self.key[clen] = b' '
         k = clen + 1
+        if self.with_user:
+            for i in range(ulen):
+                c = user[i]
+                if c <= 32 or c >= 127:
+                    return 0
+            memcpy(self.key + k, user, ulen)
+            k += ulen
+            self.key[k] = b' '
+            k += 1
+        n0 = k
         for i in range(nlen):
             c = name[i]
             if b'A' <= c <= b'Z':
@@ -185,7 +213,7 @@ cdef class Kernel:
                         return 0
                 elif <object>known is None:
                     return 0
-            name_b = PyBytes_FromStringAndSize(self.key + clen + 1, nlen)
+            name_b = PyBytes_FromStringAndSize(self.key + n0, nlen)
             known = PyDict_GetItem(self.hosts, name_b)
             if known == NULL:
                 if not self.host_ok(name_b):
@@ -199,6 +227,8 @@ cdef class Kernel:
             self.counts[slot] = 1
             self.first[slot] = us
             self.last[slot] = us
+            self.blocked[slot] = 1 if is_blocked else 0
+            self.bytes_in[slot] = 0 if is_blocked else size
             PyDict_SetItem(self.cur, key, slot)
         else:
             slot = <Py_ssize_t><object>got
@@ -207,6 +237,10 @@ cdef class Kernel:
                 self.first[slot] = us
             elif us > self.last[slot]:
                 self.last[slot] = us
+            if is_blocked:
+                self.blocked[slot] += 1
+            else:
+                self.bytes_in[slot] += size
         return 1
 
     def set_client_check(self, client_ok):
@@ -217,7 +251,7 @@ cdef class Kernel:
     def drain(self, list days, type tally, str kind):
         """Every key as a `collectors.fold.Tally` of ``kind`` (``kind-other`` for
         lookups that do not show use); then reset. ``days[i]`` is bucket i's date."""
-        cdef Py_ssize_t b, slot, sp, size
+        cdef Py_ssize_t b, slot, sp, sp2, size
         cdef const char *k
         new = tuple.__new__
         other_kind = "dns-other"
@@ -232,6 +266,11 @@ cdef class Kernel:
                 sp = (<const char *>memchr(k, b' ', size)) - k
                 client = (k[:sp].decode("ascii") if self.clients is None
                           else self.clients[k[:sp]])
+                user = ""
+                if self.with_user:
+                    sp2 = (<const char *>memchr(k + sp + 1, b' ', size - sp - 1)) - k
+                    user = k[sp + 1:sp2].decode("ascii")
+                    sp = sp2
                 this_kind = kind
                 if k[size - 1] == 1:
                     this_kind = other_kind
@@ -240,9 +279,9 @@ cdef class Kernel:
                 host = self.hosts.get(name)
                 if host is None:
                     raise KeyError(name)
-                out.append(new(tally, (day, this_kind, client, "", host, self.counts[slot],
+                out.append(new(tally, (day, this_kind, client, user, host, self.counts[slot],
                                        self.first[slot] / 1e6, self.last[slot] / 1e6,
-                                       0, 0, 0, 0)))
+                                       self.blocked[slot], self.bytes_in[slot], 0, 0)))
             d.clear()
         self.size = 0
         return out
@@ -522,3 +561,144 @@ cdef class DnsmasqKernel(Kernel):
             return 0
         name1 = sp - 5
         return self._add(s + a0, n - a0, s + name0, name1 - name0, us, not _use_qtype(s + i, j - i))
+
+
+cdef class SquidKernel(Kernel):
+    """Squid's native access.log::
+
+        TS.mmm ELAPSED CLIENT CODE/STATUS SIZE METHOD URL USER HIER/PEER MIME
+
+    Taken: the stamp as digits with up to six decimals; integer status and
+    size; a plain host in the URL (scheme://[userinfo@]host[:port]/..., or
+    CONNECT host:port); a plain user (no %-escapes). A DENIED code is a
+    blocked attempt; a DENIED 407, ``error:`` URLs and NONE methods are valid
+    lines without an event. Anything else goes to the parser.
+    """
+
+    cdef int64_t prev_minute
+
+    def __cinit__(self, *args):
+        self.with_user = True
+        self.prev_minute = -1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t starts[10]
+        cdef Py_ssize_t ends[10]
+        cdef Py_ssize_t f = 0, i = 0, j, a, b, dot, slash, h0, h1, colons, ulen
+        cdef char c
+        cdef int64_t sec = 0, frac = 0, scale = 1000000, us, minute, size = 0
+        cdef int status = 0
+        cdef bint denied, connect
+        cdef const char *hit
+        if n < 30 or not _digit(s[0]):
+            return 0
+        # up to ten whitespace-separated fields (runs of spaces or tabs)
+        while f < 10:
+            while i < n and (s[i] == b' ' or s[i] == b'\t'):
+                i += 1
+            if i >= n:
+                break
+            j = i
+            while j < n and s[j] != b' ' and s[j] != b'\t':
+                c = s[j]
+                if c < 32 or c == 127:
+                    return 0
+                j += 1
+            starts[f] = i
+            ends[f] = j
+            f += 1
+            i = j
+        if f < 9:
+            return 0
+        # stamp
+        a, b = starts[0], ends[0]
+        dot = -1
+        for i in range(a, b):
+            if s[i] == b'.':
+                if dot >= 0:
+                    return 0
+                dot = i
+            elif not _digit(s[i]):
+                return 0
+        if dot < 0:
+            dot = b
+        if dot == a or dot - a > 11 or b - dot - 1 > 6:
+            return 0
+        for i in range(a, dot):
+            sec = sec * 10 + _d(s[i])
+        for i in range(dot + 1, b):
+            scale //= 10
+            frac += _d(s[i]) * scale
+        us = sec * 1000000 + frac
+        # CODE/STATUS and SIZE
+        a, b = starts[3], ends[3]
+        hit = <const char *>memchr(s + a, b'/', b - a)
+        if hit == NULL:
+            return 0
+        slash = hit - s
+        if slash + 1 >= b or b - slash - 1 > 6:
+            return 0
+        for i in range(slash + 1, b):
+            if not _digit(s[i]):
+                return 0
+            status = status * 10 + _d(s[i])
+        a, b = starts[4], ends[4]
+        if b - a > 15:
+            return 0
+        for i in range(a, b):
+            if not _digit(s[i]):
+                return 0
+            size = size * 10 + _d(s[i])
+        denied = False
+        for i in range(starts[3], slash - 5):
+            if memcmp(s + i, b"DENIED", 6) == 0:
+                denied = True
+                break
+        # METHOD and URL
+        a, b = starts[5], ends[5]
+        if (b - a == 4 and memcmp(s + a, b"NONE", 4) == 0) or (b - a == 1 and s[a] == b'-'):
+            return IGNORED
+        connect = b - a == 7 and memcmp(s + a, b"CONNECT", 7) == 0
+        a, b = starts[6], ends[6]
+        if b - a >= 6 and memcmp(s + a, b"error:", 6) == 0:
+            return IGNORED
+        if status == 407 and denied:
+            return IGNORED
+        h0, h1 = a, b
+        if not connect:
+            hit = <const char *>memchr(s + a, b':', b - a)
+            if hit != NULL and hit - s + 2 < b and hit[1] == b'/' and hit[2] == b'/':
+                h0 = hit - s + 3
+                h1 = h0
+                while h1 < b and s[h1] != b'/' and s[h1] != b'?' and s[h1] != b'#':
+                    h1 += 1
+                for i in range(h0, h1):
+                    if s[i] == b'@':
+                        return 0  # userinfo: the parser's rsplit rule
+        colons = 0
+        for i in range(h0, h1):
+            if s[i] == b':':
+                colons += 1
+                j = i
+            elif s[i] == b'[':
+                return 0
+        if colons == 1:
+            h1 = j
+        elif colons > 1:
+            return 0
+        # USER: "-" is none; %-escapes go to the parser
+        a, b = starts[7], ends[7]
+        ulen = b - a
+        if ulen == 1 and s[a] == b'-':
+            ulen = 0
+        elif memchr(s + a, b'%', ulen) != NULL:
+            return 0
+        minute = sec // 60
+        if minute != self.prev_minute:
+            r = self.minute_cb(minute)
+            if r is None:
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r]
+            self.prev_minute = minute
+        return self._add(s + starts[2], ends[2] - starts[2], s + h0, h1 - h0, us, False,
+                         s + a, ulen, denied, size)

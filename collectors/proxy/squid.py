@@ -21,6 +21,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import KernelFolder
 from collectors.hosts import normalize_host
 from collectors.syslog import has_syslog_header, split_syslog
 
@@ -74,6 +75,8 @@ def make_parser(ctx: ParseContext) -> LineParser:
             ts = float(f[0])
         except ValueError:
             raise ParseError("bad timestamp") from None
+        if not 0 <= ts < 1e11:
+            raise ParseError("bad timestamp")
         code, _, status_s = f[3].partition("/")
         method, url = f[5], f[6]
         try:
@@ -83,6 +86,8 @@ def make_parser(ctx: ParseContext) -> LineParser:
             raise ParseError("bad status or size") from None
         if url.startswith("error:") or method in ("NONE", "-"):
             return None  # a transaction squid aborted before it had a request
+        if status == 407 and "DENIED" in code:
+            return None  # a proxy-authentication challenge: the browser retries with credentials
         raw_host = url_host(url, method)
         if not raw_host:
             raise ParseError("request without a host")
@@ -90,8 +95,6 @@ def make_parser(ctx: ParseContext) -> LineParser:
             host = normalize_host(raw_host)
         except ValueError as exc:
             raise ParseError("invalid host") from exc
-        if status == 407 and "DENIED" in code:
-            return None  # a proxy-authentication challenge: the browser retries with credentials
         user = f[7]
         if "%" in user:
             user = unquote(user, errors="replace")  # Squid %-encodes it (DISTRICT%5Cjdoe)
@@ -108,4 +111,21 @@ def render(ev: Event) -> str:
             f"{ev.method or 'GET'} {ev.url or ev.host} {ev.user or '-'} HIER_DIRECT/{ev.host} -")
 
 
-FORMAT = LogFormat(NAME, "proxy", "Squid native access.log", sniff, make_parser)
+class SquidFolder(KernelFolder):
+    """`collectors._fold.SquidKernel`: minutes are POSIX minutes of the stamp."""
+
+    kind = "proxy"
+
+    def _minute(self, minute: int) -> int:
+        return self.bucket(minute * 60)
+
+
+def make_folder(ctx: ParseContext) -> SquidFolder | None:
+    try:
+        import collectors._fold as _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return SquidFolder(ctx, _fold.SquidKernel)
+
+
+FORMAT = LogFormat(NAME, "proxy", "Squid native access.log", sniff, make_parser, make_folder)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors.dns import bind
@@ -321,3 +321,63 @@ def test_the_dnsmasq_kernel_takes_query_lines() -> None:
     tallies = folder.drain()
     assert sorted((t.client, t.host, t.kind) for t in tallies) == [
         (f"10.1.2.{i}", "docs.example", "dns") for i in range(5)]
+
+
+# ---------------------------------------------------------------- Squid native
+
+@st.composite
+def squid_lines(draw: Any) -> str:
+    t = draw(times).replace(tzinfo=dt.UTC).timestamp()
+    stamp = draw(st.sampled_from([f"{t:.3f}", f"{t:.3f}", f"{int(t)}", f"{t:.7f}", "1e9", "-5.0",
+                                  "nan", f"{t:.3f}x"]))
+    code = draw(st.sampled_from(["TCP_MISS/200", "TCP_TUNNEL/200", "TCP_DENIED/403",
+                                 "TCP_DENIED/407", "TCP_MISS/407", "NONE/000", "TCP_MISS/2x0",
+                                 "TCP_MISS"]))
+    size = draw(st.sampled_from(["0", "3950", "48213", "-", "12a"]))
+    name = draw(names)
+    method, url = draw(st.sampled_from([
+        ("GET", f"http://{name}/path?q=1"), ("CONNECT", f"{name}:443"), ("POST", f"https://{name}:8443/up"),
+        ("GET", f"https://user@{name}/"), ("GET", "http://[2001:db8::1]/"), ("NONE", "error:invalid-request"),
+        ("-", "-"), ("GET", f"{name}"), ("GET", "/relative"), ("GET", f"http://{name}#frag"),
+        ("CONNECT", "10.0.0.1:443"), ("GET", "http:///nohost")]))
+    user = draw(st.sampled_from(["-", "jdoe", "DISTRICT%5Cjdoe", "s12345", "caf\u00e9"]))
+    sep = draw(st.sampled_from([" ", " ", "   ", "\t"]))
+    fields = [stamp, f"{draw(st.integers(0, 99999)):6d}", draw(clients) or "10.9.9.9", code, size, method,
+              url, user, "HIER_DIRECT/10.0.0.1", "text/html"]
+    cut = draw(st.sampled_from([10, 10, 10, 9, 8]))
+    return sep.join(fields[:cut])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(squid_lines(), min_size=1, max_size=40),
+       ends=st.lists(ending(), min_size=40, max_size=40), chunk=st.sampled_from([64, 900, 1 << 20]))
+@example(lines_=[  # the cases a kernel is likeliest to get wrong, always tried
+    "1795960802.300      5 10.1.2.3 TCP_DENIED/407 3950 CONNECT www.gimkit.com:443 - HIER_NONE/- -",
+    "1795960802.300      5 10.1.2.3 TCP_DENIED/403 3950 GET http://u@www.gimkit.com/ - HIER_NONE/- -",
+    "1795960802.300      5 10.1.2.3 TCP_MISS/200 3950 NONE error:invalid-request - HIER_NONE/- -",
+    "1795960802.300      5 10.1.2.3 TCP_MISS/200 3950 GET http://[::1]:8080/ DISTRICT%5Cjd HIER/- -",
+    "179596080230000.3   5 10.1.2.3 TCP_MISS/200 3950 GET http://a.example/ - HIER_NONE/- -"],
+    ends=["\n"] * 40, chunk=1 << 20)
+def test_squid_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str],
+                                           chunk: int) -> None:
+    path = tmp_path / "access.log"
+    path.write_bytes("".join(ln + e for ln, e in zip(lines_, ends, strict=False)).encode())
+    assert read(path, dt.UTC, True, chunk, "squid") == read(path, dt.UTC, False, chunk, "squid")
+
+
+def test_the_squid_kernel_takes_requests_and_counts_blocks_and_bytes() -> None:
+    from collectors.proxy import squid
+
+    text = ("1795960800.100    120 10.1.2.3 TCP_TUNNEL/200 5000 CONNECT www.gimkit.com:443 jdoe "
+            "HIER_DIRECT/1.2.3.4 -\n"
+            "1795960801.200     12 10.1.2.3 TCP_DENIED/403 3950 CONNECT www.gimkit.com:443 jdoe "
+            "HIER_NONE/- text/html\n"
+            "1795960802.300      5 10.1.2.3 TCP_DENIED/407 3950 CONNECT www.gimkit.com:443 - "
+            "HIER_NONE/- text/html\n")
+    folder = squid.make_folder(ParseContext())
+    assert folder is not None
+    assert folder.fold(text.encode()) == (3, [], 1)
+    (t,) = folder.drain()
+    assert (t.kind, t.client, t.user, t.host, t.events, t.blocked, t.bytes_in) == (
+        "proxy", "10.1.2.3", "jdoe", "www.gimkit.com", 2, 1, 5000)
