@@ -664,17 +664,23 @@ cdef class SquidKernel(Kernel):
             return IGNORED
         if status == 407 and denied:
             return IGNORED
+        # the host, by collectors.hosts.url_host's rule: a scheme is the text before
+        # the first ':' within 16 characters, before any '/', followed by "//"
         h0, h1 = a, b
         if not connect:
             hit = <const char *>memchr(s + a, b':', b - a)
-            if hit != NULL and hit - s + 2 < b and hit[1] == b'/' and hit[2] == b'/':
-                h0 = hit - s + 3
-                h1 = h0
-                while h1 < b and s[h1] != b'/' and s[h1] != b'?' and s[h1] != b'#':
-                    h1 += 1
-                for i in range(h0, h1):
-                    if s[i] == b'@':
-                        return 0  # userinfo: the parser's rsplit rule
+            j = -1 if hit == NULL else hit - s
+            if (j > a and j - a < 16 and j + 2 < b and s[j + 1] == b'/' and s[j + 2] == b'/'
+                    and memchr(s + a, b'/', j - a) == NULL):
+                h0 = j + 3
+            elif b - a >= 2 and s[a] == b'/' and s[a + 1] == b'/':
+                h0 = a + 2
+            h1 = h0
+            while h1 < b and s[h1] != b'/' and s[h1] != b'?' and s[h1] != b'#':
+                h1 += 1
+            for i in range(h0, h1):
+                if s[i] == b'@':
+                    return 0  # userinfo: the parser's rsplit rule
         colons = 0
         for i in range(h0, h1):
             if s[i] == b':':

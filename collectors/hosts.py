@@ -92,3 +92,35 @@ def _idna(host: str) -> str:
 
 def is_ip(host: str) -> bool:
     return _ip_literal(host) is not None
+
+
+def url_host(url: str, connect: bool = False) -> str | None:
+    """The host part of a URL as logged, not yet normalized; None when it has none.
+
+    Reads ``scheme://[user@]host[:port]/path?query``, a URL logged without its
+    scheme (``www.example.com/path``, as PAN-OS writes them), ``//host/path``,
+    and a CONNECT authority (``host:443``, ``[2001:db8::1]:443``). The scheme is
+    the text before the first ``:`` when that comes within 16 characters, before
+    any ``/``, and is followed by ``//``: a URL inside the query string
+    (``/r?to=http://x``) is never taken for the host. One shared rule for every
+    proxy format, and the one the compiled Squid fold follows.
+    """
+    s = url
+    if not connect:
+        c = s.find(":")
+        if 0 < c < 16 and s.startswith("//", c + 1) and "/" not in s[:c]:
+            s = s[c + 3 :]
+        elif s.startswith("//"):
+            s = s[2:]
+    for sep in "/?#":
+        cut = s.find(sep)
+        if cut >= 0:
+            s = s[:cut]
+    if "@" in s:
+        s = s.rsplit("@", 1)[1]
+    if s.startswith("["):
+        end = s.find("]")
+        return s[: end + 1] if end > 0 else None
+    if s.count(":") == 1:
+        s = s.split(":", 1)[0]
+    return s or None

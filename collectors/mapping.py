@@ -71,6 +71,7 @@ from collectors.clock import iso_stamp
 from collectors.errors import FormatError, ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
+from collectors.hosts import url_host as _url_host
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 MAPPING_PRIORITY = 150
@@ -108,28 +109,8 @@ def client_ip(text: str) -> str:
 
 
 def url_host(url: str) -> str | None:
-    """The host of a URL (``scheme://[user@]host[:port]/...``), of a URL logged
-    without its scheme (``www.example.com/path``) or of a CONNECT authority
-    (``host:443``); None when there is none."""
-    s = url.strip()
-    cut = s.find("://")
-    if cut > 0 and "/" not in s[:cut]:
-        s = s[cut + 3 :]
-    elif s.startswith("//"):
-        s = s[2:]
-    for sep in "/?#":
-        i = s.find(sep)
-        if i >= 0:
-            s = s[:i]
-    if "@" in s:
-        s = s.rsplit("@", 1)[1]
-    if s.startswith("["):
-        end = s.find("]")
-        return s[: end + 1] if end > 0 else None
-    if s.count(":") == 1:
-        s = s.split(":", 1)[0]
-    return s or None
-
+    """The host of a URL, with or without its scheme (`collectors.hosts.url_host`)."""
+    return _url_host(url.strip())
 
 def web_host(raw: str) -> str:
     """`normalize_host` with the rejection as a ParseError."""

@@ -75,6 +75,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
+from collectors.hosts import url_host as _url_host
 
 NAME = "fortigate"
 
@@ -272,25 +273,8 @@ def host_of(raw: str) -> str:
 
 
 def url_host(url: str) -> str | None:
-    """The host of ``scheme://[user@]host[:port]/...`` or of a scheme-less
-    ``host[:port]/path`` (as PAN-OS and CONNECT lines write them)."""
-    s = url
-    cut = s.find("://")
-    if 0 <= cut < 16:
-        s = s[cut + 3 :]
-    for sep in "/?#":
-        c = s.find(sep)
-        if c >= 0:
-            s = s[:c]
-    if "@" in s:
-        s = s.rsplit("@", 1)[1]
-    if s.startswith("["):
-        end = s.find("]")
-        return s[: end + 1] if end > 0 else None
-    if s.count(":") == 1:
-        s = s.split(":", 1)[0]
-    return s or None
-
+    """The host of a URL, with or without its scheme (`collectors.hosts.url_host`)."""
+    return _url_host(url)
 
 def to_int(text: str | None) -> int | None:
     if not text:

@@ -23,6 +23,7 @@ from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.fold import KernelFolder
 from collectors.hosts import normalize_host
+from collectors.hosts import url_host as _url_host
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "squid"
@@ -40,24 +41,8 @@ def sniff(lines: Sequence[str]) -> bool:
 
 
 def url_host(url: str, method: str) -> str | None:
-    """The host of a request URL or CONNECT authority, or None if it has none."""
-    if method == "CONNECT" or "://" not in url:
-        auth = url
-    else:
-        auth = url.split("://", 1)[1]
-        for sep in "/?#":
-            cut = auth.find(sep)
-            if cut >= 0:
-                auth = auth[:cut]
-        if "@" in auth:
-            auth = auth.rsplit("@", 1)[1]
-    if auth.startswith("["):
-        end = auth.find("]")
-        return auth[: end + 1] if end > 0 else None
-    if auth.count(":") == 1:
-        auth = auth.split(":", 1)[0]
-    return auth or None
-
+    """The host of a request URL or CONNECT authority (`collectors.hosts.url_host`)."""
+    return _url_host(url, method == "CONNECT")
 
 def make_parser(ctx: ParseContext) -> LineParser:
     clock = LocalClock(ctx.tz)

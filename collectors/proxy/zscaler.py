@@ -84,6 +84,7 @@ from collectors.clock import MONTHS, LocalClock
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
+from collectors.hosts import url_host as _url_host
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME_JSON = "zscaler_web_json"
@@ -156,22 +157,8 @@ class LineFeed:
 
 
 def url_host(url: str) -> str | None:
-    """The host of a URL, with or without its scheme (``www.example.com/a``,
-    ``https://u@[2001:db8::1]:8443/x``, ``host:443``), or None if it has none."""
-    auth = url.split("://", 1)[1] if "://" in url else url
-    for sep in "/?#":
-        cut = auth.find(sep)
-        if cut >= 0:
-            auth = auth[:cut]
-    if "@" in auth:
-        auth = auth.rsplit("@", 1)[1]
-    if auth.startswith("["):
-        end = auth.find("]")
-        return auth[: end + 1] if end > 0 else None
-    if auth.count(":") == 1:
-        auth = auth.split(":", 1)[0]
-    return auth or None
-
+    """The host of a URL, with or without its scheme (`collectors.hosts.url_host`)."""
+    return _url_host(url)
 
 def _text(value: Any) -> str:
     """A JSON value as the text NSS printed (numbers appear unquoted in some templates)."""

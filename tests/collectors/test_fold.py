@@ -339,7 +339,8 @@ def squid_lines(draw: Any) -> str:
         ("GET", f"http://{name}/path?q=1"), ("CONNECT", f"{name}:443"), ("POST", f"https://{name}:8443/up"),
         ("GET", f"https://user@{name}/"), ("GET", "http://[2001:db8::1]/"), ("NONE", "error:invalid-request"),
         ("-", "-"), ("GET", f"{name}"), ("GET", "/relative"), ("GET", f"http://{name}#frag"),
-        ("CONNECT", "10.0.0.1:443"), ("GET", "http:///nohost")]))
+        ("CONNECT", "10.0.0.1:443"), ("GET", "http:///nohost"), ("GET", f"{name}/r?to=http://evil.example/"),
+        ("GET", f"//{name}/x"), ("GET", f"averyveryverylongscheme://{name}/"), ("GET", f"a/b://{name}/")]))
     user = draw(st.sampled_from(["-", "jdoe", "DISTRICT%5Cjdoe", "s12345", "caf\u00e9"]))
     sep = draw(st.sampled_from([" ", " ", "   ", "\t"]))
     fields = [stamp, f"{draw(st.integers(0, 99999)):6d}", draw(clients) or "10.9.9.9", code, size, method,

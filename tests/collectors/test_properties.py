@@ -72,3 +72,19 @@ def test_normalize_rejects_with_value_error_only(text: str) -> None:
 def test_unicode_and_punycode_meet() -> None:
     assert normalize_host("BÜCHER.example.") == normalize_host("xn--bcher-kva.example")
     assert normalize_host("[2001:DB8::1]") == "2001:db8::1"
+
+
+@pytest.mark.parametrize(("url", "connect", "host"), [
+    ("https://u:p@www.Example.com:8443/a?b#c", False, "www.Example.com"),
+    ("www.example.com/path?x=1", False, "www.example.com"),
+    ("www.example.com/r?to=http://evil.example/", False, "www.example.com"),
+    ("//cdn.example/x.js", False, "cdn.example"),
+    ("averyveryverylongscheme://a.example/", False, "averyveryverylongscheme"),
+    ("[2001:db8::1]:443", True, "[2001:db8::1]"),
+    ("host.example:443", True, "host.example"),
+    ("/relative/path", False, None),
+])
+def test_url_host_one_rule_for_every_proxy_format(url: str, connect: bool, host: str | None) -> None:
+    from collectors.hosts import url_host
+
+    assert url_host(url, connect) == host
