@@ -12,6 +12,7 @@ than duplicating it):
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +70,31 @@ def classify_hosts(s: Session, matcher: Matcher, start: dt.date, end: dt.date) -
         s.execute(insert(HostClass), rows)
 
 
-def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
-    """Use of every subject over the window; needs `classify_hosts` first."""
+def _host_spread_query(start: dt.date, end: dt.date) -> Any:
+    u = UsageDaily
+    return (select(u.host, u.site, u.population, u.kind)
+            .where(u.day >= start, u.day <= end, u.kind != DNS_OTHER)
+            .group_by(u.host, u.site, u.population, u.kind))
+
+
+def host_spread(engine: Any, start: dt.date, end: dt.date) -> Future[list[Any]]:
+    """The (host, site, population, kind) groups of the window, read on a
+    connection of its own in a thread: the database works on it (SQLite and
+    psycopg release the GIL) while this one classifies hosts and counts reach."""
+    def run() -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.execute(_host_spread_query(start, end)))
+    pool = ThreadPoolExecutor(max_workers=1)
+    fut = pool.submit(run)
+    pool.shutdown(wait=False)
+    return fut
+
+
+def usage_by_subject(s: Session, start: dt.date, end: dt.date,
+                     spread: Future[list[Any]] | None = None) -> list[Reach]:
+    """Use of every subject over the window; needs `classify_hosts` first.
+
+    ``spread``: `host_spread` of the same window, started earlier."""
     u, h = UsageDaily, HostClass
     # Lookups that do not show use (PTR, TXT, SRV...) raise nothing and reach no one.
     where = (u.day >= start, u.day <= end, u.kind != DNS_OTHER)
@@ -104,10 +128,9 @@ def usage_by_subject(s: Session, start: dt.date, end: dt.date) -> list[Reach]:
     # usage alone, hosts mapped to subjects here (a few thousand).
     subject = {host: (subj, mk) for host, subj, mk in s.execute(
         select(h.host, h.subject, h.match_kind))}
-    q2 = (select(u.host, u.site, u.population, u.kind).where(*where)
-          .group_by(u.host, u.site, u.population, u.kind))
+    rows = spread.result() if spread is not None else s.execute(_host_spread_query(start, end))
     seen: dict[tuple[str, str], tuple[set[str], set[str], set[str], set[str]]] = {}
-    for host, site, pop, kind in s.execute(q2):
+    for host, site, pop, kind in rows:
         key = subject.get(host)
         if key is None:
             continue
@@ -170,8 +193,10 @@ def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBa
         win = window(s, cfg.window_days)
         if win is None:
             return Evaluation([], None, [])
+        memory = store.engine.url.database in (None, "", ":memory:")  # one connection only
+        spread = None if memory else host_spread(store.engine, *win)
         classify_hosts(s, matcher, *win)
-        reach = usage_by_subject(s, *win)
+        reach = usage_by_subject(s, *win, spread=spread)
         for r in reach:
             if r.match_kind in ("noise", "ip", "invalid"):
                 continue
