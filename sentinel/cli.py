@@ -91,9 +91,12 @@ def formats() -> None:
 @click.option("--format", "format_name", help="Format name (default: detect).")
 @click.option("--timezone", default="UTC", show_default=True,
               help="Zone of stamps that carry none.")
-def parse(file: Path, format_name: str | None, timezone: str) -> None:
+@click.pass_obj
+def parse(obj: Obj, file: Path, format_name: str | None, timezone: str) -> None:
     """Print FILE's normalized events as JSON lines; rejected lines go to stderr."""
     import zoneinfo
+    if obj.config is not None:
+        obj.settings  # noqa: B018 (loading it registers the configuration's [[formats]])
     fmt = get_format(format_name) if format_name else detect_file(file)
     try:
         tz = zoneinfo.ZoneInfo(timezone)

@@ -93,3 +93,33 @@ header = ["When", "Site", "Verdict"]
     log = tmp_path / "export.csv"
     log.write_text("When,IP,Site,Verdict\n2026-11-29 10:00:00,10.1.2.3,https://www.gimkit.com/join,Deny\n")
     assert detect_file(log).name == "filter_b"
+
+
+def test_parse_reads_a_format_the_configuration_defines(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from sentinel.cli import main
+
+    cfg = tmp_path / "sentinel.toml"
+    cfg.write_text('''
+[[formats]]
+name = "filter_c"
+kind = "proxy"
+type = "regex"
+pattern = '^(?P<when>\\S+) (?P<ip>\\S+) (?P<url>\\S+) (?P<verdict>\\w+)$'
+timestamp = { field = "when", format = "iso8601" }
+[formats.fields]
+client = "ip"
+url = "url"
+action = "verdict"
+[formats.actions]
+deny = "blocked"
+''')
+    log = tmp_path / "filter.log"
+    log.write_text("2026-11-29T10:00:00Z 10.1.2.3 https://www.gimkit.com/join deny\n")
+    res = CliRunner().invoke(main, ["-c", str(cfg), "parse", "--format", "filter_c", str(log)])
+    assert res.exit_code == 0, res.output
+    ev = json.loads(res.stdout.splitlines()[0])
+    assert (ev["client"], ev["host"], ev["action"]) == ("10.1.2.3", "www.gimkit.com", "blocked")
