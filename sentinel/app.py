@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,15 @@ class Context:
         if self._kb is None:
             self._kb = load_knowledge_base()
         return self._kb
+
+    def warm_up(self) -> None:
+        """Load what findings and reports need ahead of time (see `run_scan`)."""
+        from catalog.match import registered_domain
+        from sentinel.report import template
+
+        self.matcher.classify("warm-up.example")
+        registered_domain("www.example.co.uk")  # loads the bundled suffix list
+        template()
 
     @property
     def matcher(self) -> Matcher:
@@ -92,7 +102,15 @@ def report_path(settings: Settings) -> Path:
 def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
              progress: Any = None, today: dt.date | None = None) -> ScanOutcome:
     t0 = time.perf_counter()
-    inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
+    # What the findings and the report need (knowledge base, matcher, the public
+    # suffix list, the report template) is prepared in a thread while the logs
+    # are read: reading waits on readers and SQLite, which release the GIL.
+    warm = threading.Thread(target=ctx.warm_up, name="sentinel-warm-up", daemon=True)
+    warm.start()
+    try:
+        inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
+    finally:
+        warm.join()
     log.info("ingest: %.2f s", time.perf_counter() - t0)
     t0 = time.perf_counter()
     evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -130,8 +130,13 @@ _ENV = Environment(loader=PackageLoader("sentinel", "templates"),
 _ENV.filters["printable"] = printable
 
 
+def template() -> Template:
+    """The compiled report template (Jinja caches it)."""
+    return _ENV.get_template("report.html")
+
+
 def render_html(data: ReportData) -> str:
-    return _ENV.get_template("report.html").render(d=data, version=sentinel.__version__)
+    return template().render(d=data, version=sentinel.__version__)
 
 
 def write_html(data: ReportData, path: Path) -> Path:
