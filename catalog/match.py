@@ -8,16 +8,20 @@ longest matching domain wins within each tier.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
-
-import tldextract
+from typing import Any, NamedTuple
 
 from catalog.kb import KnowledgeBase
 from catalog.model import Catalog
 from collectors.hosts import is_ip, normalize_host
 
-# Bundled public-suffix snapshot only: never fetched, never cached on disk.
-_EXTRACT = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(),
+
+@lru_cache(maxsize=1)
+def _extractor() -> Any:
+    """tldextract with its bundled public-suffix snapshot only: never fetched,
+    never cached on disk. Imported on first use (it costs a twentieth of a second)."""
+    import tldextract
+
+    return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(),
                                  include_psl_private_domains=True)
 
 LOCAL_SUFFIXES = ("local", "lan", "home", "internal", "localdomain", "home.arpa", "corp",
@@ -45,7 +49,7 @@ class Match(NamedTuple):
 def registered_domain(host: str) -> str:
     """``www.bbc.co.uk`` -> ``bbc.co.uk``; private suffixes count
     (``me.github.io`` stays whole). Falls back to the host itself."""
-    ext = _EXTRACT(host)
+    ext = _extractor()(host)
     if ext.domain and ext.suffix:
         return f"{ext.domain}.{ext.suffix}"
     return host
