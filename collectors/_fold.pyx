@@ -43,6 +43,32 @@ cdef inline Py_ssize_t _token_end(const char *s, Py_ssize_t i, Py_ssize_t n) noe
     return n if hit == NULL else hit - s
 
 
+cdef int64_t _epoch_us(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """POSIX seconds written as digits[.digits] (up to 11 and 6 of them), in
+    microseconds; -1 when the text is anything else."""
+    cdef Py_ssize_t i, dot = -1
+    cdef int64_t sec = 0, frac = 0, scale = 1000000
+    if b <= a or b - a > 18:
+        return -1
+    for i in range(a, b):
+        if s[i] == b'.':
+            if dot >= 0:
+                return -1
+            dot = i
+        elif not _digit(s[i]):
+            return -1
+    if dot < 0:
+        dot = b
+    if dot == a or dot - a > 11 or b - dot - 1 > 6:
+        return -1
+    for i in range(a, dot):
+        sec = sec * 10 + _d(s[i])
+    for i in range(dot + 1, b):
+        scale //= 10
+        frac += _d(s[i]) * scale
+    return sec * 1000000 + frac
+
+
 cdef inline bint _starts(const char *s, Py_ssize_t n, const char *lit, Py_ssize_t k) noexcept nogil:
     return n >= k and memcmp(s, lit, k) == 0
 
@@ -396,9 +422,9 @@ cdef class ZeekKernel(Kernel):
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t starts[64]
         cdef Py_ssize_t ends[64]
-        cdef Py_ssize_t f = 0, i = 0, j, a, b, dot
+        cdef Py_ssize_t f = 0, i = 0, j, a, b
         cdef const char *hit
-        cdef int64_t sec = 0, frac = 0, scale = 1000000, us, minute
+        cdef int64_t sec, us, minute
         if not self.ready or n == 0:
             return 0
         while True:
@@ -414,30 +440,10 @@ cdef class ZeekKernel(Kernel):
             i = j + 1
         if f != self.nf:
             return 0
-        # ts: digits[.digits] (up to six decimals), below 1e11
-        a, b = starts[self.its], ends[self.its]
-        if b <= a or b - a > 18:
+        us = _epoch_us(s, starts[self.its], ends[self.its])
+        if us < 0:
             return 0
-        dot = -1
-        for i in range(a, b):
-            if s[i] == b'.':
-                if dot >= 0:
-                    return 0
-                dot = i
-            elif not _digit(s[i]):
-                return 0
-        if dot < 0:
-            dot = b
-        if dot == a or dot - a > 11 or b - dot - 1 > 6:
-            return 0
-        for i in range(a, dot):
-            sec = sec * 10 + _d(s[i])
-        if sec >= 100000000000:
-            return 0
-        for i in range(dot + 1, b):
-            scale //= 10
-            frac += _d(s[i]) * scale
-        us = sec * 1000000 + frac
+        sec = us // 1000000
         # rcode: unset or digits
         if self.irc >= 0:
             a, b = starts[self.irc], ends[self.irc]
@@ -584,9 +590,9 @@ cdef class SquidKernel(Kernel):
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t starts[10]
         cdef Py_ssize_t ends[10]
-        cdef Py_ssize_t f = 0, i = 0, j, a, b, dot, slash, h0, h1, colons, ulen
+        cdef Py_ssize_t f = 0, i = 0, j, a, b, slash, h0, h1, colons, ulen
         cdef char c
-        cdef int64_t sec = 0, frac = 0, scale = 1000000, us, minute, size = 0
+        cdef int64_t sec, us, minute, size = 0
         cdef int status = 0
         cdef bint denied, connect
         cdef const char *hit
@@ -610,26 +616,10 @@ cdef class SquidKernel(Kernel):
             i = j
         if f < 9:
             return 0
-        # stamp
-        a, b = starts[0], ends[0]
-        dot = -1
-        for i in range(a, b):
-            if s[i] == b'.':
-                if dot >= 0:
-                    return 0
-                dot = i
-            elif not _digit(s[i]):
-                return 0
-        if dot < 0:
-            dot = b
-        if dot == a or dot - a > 11 or b - dot - 1 > 6:
+        us = _epoch_us(s, starts[0], ends[0])
+        if us < 0:
             return 0
-        for i in range(a, dot):
-            sec = sec * 10 + _d(s[i])
-        for i in range(dot + 1, b):
-            scale //= 10
-            frac += _d(s[i]) * scale
-        us = sec * 1000000 + frac
+        sec = us // 1000000
         # CODE/STATUS and SIZE
         a, b = starts[3], ends[3]
         hit = <const char *>memchr(s + a, b'/', b - a)

@@ -28,6 +28,7 @@ from collectors.dns import bind
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.hosts import normalize_host
+from collectors.proxy.cef import parse_extension, split_pipes
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "infoblox"
@@ -66,12 +67,10 @@ def make_parser(ctx: ParseContext) -> LineParser:
 
 
 def _cef(msg: str, ts: float, lineno: int) -> Event | None:
-    head = msg.split("|", 7)
-    if len(head) < 8:
-        raise ParseError("truncated CEF record")
+    head, rest = split_pipes(msg, 7, "truncated CEF record")
     if not head[4].startswith("RPZ-"):
         return None
-    ext = _cef_extension(head[7])
+    ext = parse_extension(rest)
     client = ext.get("src", "")
     text = ext.get("msg", "")
     # msg="rpz QNAME NXDOMAIN rewrite NAME [TYPE] via TRIGGER"
@@ -87,39 +86,6 @@ def _cef(msg: str, ts: float, lineno: int) -> Event | None:
         raise ParseError("invalid query name") from None
     qtype = ext.get("qtype") or None
     return Event(ts, "dns", client, "", host, "blocked", None, qtype, line=lineno)
-
-
-def _cef_extension(text: str) -> dict[str, str]:
-    """CEF ``key=value`` pairs; values run to the next `` key=`` (quotes optional)."""
-    out: dict[str, str] = {}
-    pos, n = 0, len(text)
-    key = ""
-    start = 0
-    while pos < n:
-        eq = text.find("=", pos)
-        if eq < 0:
-            break
-        sp = text.rfind(" ", pos, eq)
-        if key:
-            out[key] = _unquote(text[start : sp if sp >= start else eq].strip())
-        key = text[(sp + 1 if sp >= pos else pos) : eq]
-        if eq + 1 < n and text[eq + 1] == '"':
-            close = text.find('"', eq + 2)
-            if close < 0:
-                raise ParseError("unterminated quoted CEF value")
-            out[key] = text[eq + 2 : close]
-            key = ""
-            pos = close + 1
-            continue
-        start = eq + 1
-        pos = eq + 1
-    if key:
-        out[key] = _unquote(text[start:].strip())
-    return out
-
-
-def _unquote(v: str) -> str:
-    return v.replace("\\=", "=").replace("\\\\", "\\")
 
 
 FORMAT = LogFormat(NAME, "dns", "Infoblox NIOS DNS logging via syslog (queries, responses, RPZ)",

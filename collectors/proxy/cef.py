@@ -150,13 +150,19 @@ def escape_header(value: str) -> str:
 
 def split_record(msg: str) -> tuple[list[str], str]:
     """The seven header fields (unescaped) and the raw extension of ``CEF:...``."""
-    parts = msg.split("|", 7)
-    if len(parts) == 8 and not any("\\" in p for p in parts[:7]):
-        return parts[:7], parts[7]
+    return split_pipes(msg, 7, "truncated CEF header")
+
+
+def split_pipes(msg: str, count: int, reason: str) -> tuple[list[str], str]:
+    """The first ``count`` ``|``-separated fields (``\\|`` and ``\\\\`` unescaped)
+    and the rest of ``msg``: the header of a CEF or LEEF record."""
+    parts = msg.split("|", count)
+    if len(parts) == count + 1 and not any("\\" in p for p in parts[:count]):
+        return parts[:count], parts[count]
     fields: list[str] = []
     buf: list[str] = []
     i, n = 0, len(msg)
-    while i < n and len(fields) < 7:
+    while i < n and len(fields) < count:
         ch = msg[i]
         if ch == "\\" and i + 1 < n and msg[i + 1] in "\\|":
             buf.append(msg[i + 1])
@@ -168,8 +174,8 @@ def split_record(msg: str) -> tuple[list[str], str]:
         else:
             buf.append(ch)
         i += 1
-    if len(fields) < 7:
-        raise ParseError("truncated CEF header")
+    if len(fields) < count:
+        raise ParseError(reason)
     return fields, msg[i:]
 
 

@@ -57,7 +57,7 @@ from collectors.mapping import (
     web_host,
     zone_of,
 )
-from collectors.proxy.cef import StampParser, parse_extension
+from collectors.proxy.cef import StampParser, parse_extension, split_pipes
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "leef"
@@ -87,7 +87,7 @@ def split_record(msg: str) -> tuple[list[str], str, str]:
     if len(parts) == 6 and not any("\\" in p for p in parts[:5]):
         header, rest = parts[:5], parts[5]
     else:
-        header, rest = _split_escaped(msg)
+        header, rest = split_pipes(msg, 5, "truncated LEEF header")
     version = header[0][5:]
     if version in ("1.0", "1"):
         return header, "\t", rest
@@ -104,27 +104,6 @@ def split_record(msg: str) -> tuple[list[str], str, str]:
     else:
         delim = m.group(2) or "\t"
     return header, delim, rest[m.end():]
-
-
-def _split_escaped(msg: str) -> tuple[list[str], str]:
-    fields: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(msg)
-    while i < n and len(fields) < 5:
-        ch = msg[i]
-        if ch == "\\" and i + 1 < n and msg[i + 1] in "\\|":
-            buf.append(msg[i + 1])
-            i += 2
-            continue
-        if ch == "|":
-            fields.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    if len(fields) < 5:
-        raise ParseError("truncated LEEF header")
-    return fields, msg[i:]
 
 
 def parse_attributes(text: str, delim: str = "\t") -> dict[str, str]:
