@@ -260,8 +260,11 @@ def guess_year(month: int, day: int, hour: int, minute: int, second: float, tz: 
 
 
 EVENT_FIELDS = ("client", "user", "host", "url", "action", "category", "method", "status",
-                "bytes_in", "bytes_out", "app_name", "qtype")
-KINDS = ("proxy", "dns", "tls")
+                "bytes_in", "bytes_out", "app_name", "app_id", "qtype")
+KINDS = ("proxy", "dns", "tls", "sso")
+ACTIONS = {"proxy": ("allowed", "blocked", "warned"), "dns": ("allowed", "blocked", "warned"),
+           "tls": ("allowed", "blocked", "warned"), "sso": ("signin", "grant", "revoke")}
+"""The actions a mapping may give, per kind (the first is the default)."""
 TYPES = ("csv", "regex", "json")
 SPECIAL_STAMPS = ("epoch", "epoch_ms", "iso8601")
 _TOP_KEYS = frozenset(("name", "kind", "type", "description", "delimiter", "columns", "skip_lines",
@@ -432,7 +435,11 @@ class _Spec:
             if key == "qtype" and self.kind != "dns":
                 raise MappingError(f"{where}.fields.qtype: only for kind = \"dns\"")
             self.fields[key] = _ref(value, f"{where}.fields.{key}")
-        if "host" not in self.fields and "url" not in self.fields:
+        if self.kind == "sso":
+            # Sign-ins name an application, not a host.
+            if "app_name" not in self.fields and "app_id" not in self.fields:
+                raise MappingError(f"{where}.fields.app_name: missing (need app_name or app_id)")
+        elif "host" not in self.fields and "url" not in self.fields:
             raise MappingError(f"{where}.fields.host: missing (need host or url)")
 
     def _check_timestamp(self, spec: Mapping[str, Any], where: str) -> None:
@@ -474,9 +481,11 @@ class _Spec:
         if not isinstance(actions, Mapping):
             raise MappingError(f"{where}.actions: must be a table (source value = allowed/blocked/warned)")
         self.actions = {}
+        allowed = ACTIONS[self.kind]
         for key, value in actions.items():
-            if value not in ("allowed", "blocked", "warned"):
-                raise MappingError(f"{where}.actions.{key}: must be \"allowed\", \"blocked\" or \"warned\"")
+            if value not in allowed:
+                raise MappingError(f"{where}.actions.{key}: must be one of "
+                                   + ", ".join(f'"{a}"' for a in allowed))
             self.actions[key.strip().lower()] = value
         if self.actions and "action" not in self.fields:
             raise MappingError(f"{where}.actions: given but fields.action is not mapped")
@@ -617,7 +626,12 @@ class _Spec:
             idx = [pos[n.strip().lower()] for n in ref if n.strip().lower() in pos]
             if idx:
                 index[key] = idx
-        if "timestamp" not in index or ("host" not in index and "url" not in index):
+        if "timestamp" not in index:
+            return None
+        if self.kind == "sso":
+            if "app_name" not in index and "app_id" not in index:
+                return None
+        elif "host" not in index and "url" not in index:
             return None
         width = max(i for idx in index.values() for i in idx) + 1
         return index, width
@@ -723,13 +737,20 @@ class _Builder:
         elif url is not None:
             raw_host = url_host(url)
         if raw_host is None:
-            raise ParseError("no host")
-        host = self.hosts.get(raw_host)
-        if host is None:
-            host = web_host(raw_host) if self.kind != "dns" else _dns_host(raw_host)
-            if len(self.hosts) >= _CACHE_MAX:
-                self.hosts.clear()
-            self.hosts[raw_host] = host
+            if self.kind != "sso":
+                raise ParseError("no host")
+            host = ""  # a sign-in names an application, not a host
+        else:
+            got = self.hosts.get(raw_host)
+            if got is None:
+                got = web_host(raw_host) if self.kind != "dns" else _dns_host(raw_host)
+                if len(self.hosts) >= _CACHE_MAX:
+                    self.hosts.clear()
+                self.hosts[raw_host] = got
+            host = got
+        app_id, app_name = get("app_id"), get("app_name")
+        if self.kind == "sso" and app_id is None and app_name is None:
+            raise ParseError("no application")
         raw_client = get("client")
         if raw_client is None:
             client = self.default_client
@@ -740,9 +761,10 @@ class _Builder:
                 raise ParseError("invalid client address") from None
         user = get("user") or self.default_user
         raw_action = get("action")
-        action = "allowed"
+        action = ACTIONS[self.kind][0]
         if raw_action is not None:
-            action = self.actions.get(raw_action.lower()) or vendor_action(raw_action)
+            action = self.actions.get(raw_action.lower()) or (
+                vendor_action(raw_action) if self.kind != "sso" else action)
         method = get("method")
         status = get("status")
         b_in = get("bytes_in")
@@ -754,7 +776,7 @@ class _Builder:
                      http_status(status) if status else None,
                      count(b_in) if b_in else None,
                      count(b_out) if b_out else None,
-                     get("category"), None, get("app_name"), (), lineno)
+                     get("category"), app_id, app_name, (), lineno)
 
 
 def _dns_host(raw: str) -> str:
