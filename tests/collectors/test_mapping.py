@@ -57,9 +57,9 @@ def test_district_samples(name: str, data: str) -> None:
 
 
 def test_presets_are_registered_formats() -> None:
-    assert set(presets()) == {"lightspeed", "securly", "linewize"}
+    assert set(presets()) == {"lightspeed", "securly", "linewize", "clever", "classlink"}
     names = [f.name for f in preset_formats()]
-    assert names == ["lightspeed_csv", "linewize_csv", "securly_csv"]
+    assert names == ["classlink_csv", "clever_csv", "lightspeed_csv", "linewize_csv", "securly_csv"]
     for name in names:
         assert FORMATS[name].header_lines == 1
         assert FORMATS[name].priority > FORMATS["squid"].priority
