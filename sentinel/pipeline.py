@@ -281,6 +281,7 @@ def _ingest_parallel(settings: Settings, store: Store,
     import multiprocessing
     import queue as queue_mod
 
+    store.clear_stale_stages()
     starts = [start_file(store, p, fmt, tz, opts) for p, fmt, tz, opts in work]
     bars = [progress(str(st.path), st.path.stat().st_size) if progress else None for st in starts]
     store.dispose()  # no pooled connection may cross the fork

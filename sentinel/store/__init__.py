@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -163,8 +164,24 @@ class Store:
             self.engine.url.database != ":memory:"
 
     def stage_path(self, tag: str) -> Path:
+        """A staging file of this process (``tag`` starts with its pid)."""
         assert self.engine.url.database
         return Path(self.engine.url.database + f".stage-{tag}")
+
+    def clear_stale_stages(self) -> int:
+        """Remove staging files left by scans that died before merging them
+        (their process is gone); another scan's live files are left alone."""
+        if not self.stages:
+            return 0
+        assert self.engine.url.database
+        db = Path(self.engine.url.database)
+        removed = 0
+        for f in db.parent.glob(db.name + ".stage-*"):
+            pid = f.name.rsplit(".stage-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                f.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     @staticmethod
     def stage_usage(path: Path, rows: Sequence[UsageRow | tuple[Any, ...]]) -> Path:
@@ -250,6 +267,16 @@ _SQLITE_MERGE = (
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
     + ", first_seen = min(first_seen, excluded.first_seen),"
     " last_seen = max(last_seen, excluded.last_seen)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import inspect, select
 
@@ -69,3 +70,22 @@ def test_head_constant_is_alembic_head(store: Store) -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
     with store.engine.connect() as conn:
         assert Store._revision(conn) == HEAD
+
+
+def test_stale_staging_files_are_cleared(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    store = Store.open(f"sqlite:///{tmp_path / 'sentinel.db'}")
+    try:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        stale = store.stage_path(f"{dead}-0-1")
+        mine = store.stage_path(f"{os.getpid()}-0-1")
+        for f in (stale, mine):
+            f.write_bytes(b"x")
+        assert store.clear_stale_stages() == 1
+        assert not stale.exists() and mine.exists()
+    finally:
+        store.dispose()
