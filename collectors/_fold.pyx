@@ -698,3 +698,67 @@ cdef class SquidKernel(Kernel):
             self.prev_minute = minute
         return self._add(s + starts[2], ends[2] - starts[2], s + h0, h1 - h0, us, False,
                          s + a, ulen, denied, size)
+
+
+# ---------------------------------------------------------------- key=value
+
+
+from cpython.unicode cimport Py_UNICODE_ISSPACE
+
+
+def split_kv(str text):
+    """The pairs of a ``key=value key="quoted value" ...`` message, exactly as
+    `collectors.proxy.fortigate._kv_slow` reads them (its docstring has the
+    rules); None when there is no pair at all (the caller raises ParseError)."""
+    cdef Py_ssize_t n = len(text), i = 0, sp, eq, j, k, m, b, e
+    cdef dict d = {}
+    cdef object last = None
+    cdef Py_UCS4 ch
+    while i < n:
+        if Py_UNICODE_ISSPACE(text[i]):
+            i += 1
+            continue
+        sp = i
+        eq = -1
+        while sp < n and not Py_UNICODE_ISSPACE(text[sp]):
+            if eq < 0 and text[sp] == u'=':
+                eq = sp
+            sp += 1
+        if eq <= i:
+            if last is not None:
+                d[last] = d[last] + " " + text[i:sp]
+            i = sp
+            continue
+        key = text[i:eq]
+        j = eq + 1
+        if j < n and text[j] == u'"':
+            k = j + 1
+            while True:
+                m = text.find('"', k)
+                if m < 0:
+                    value = text[j + 1:]
+                    i = n
+                    break
+                b = m - 1
+                while b > j and text[b] == u'\\':
+                    b -= 1
+                if (m - 1 - b) & 1:
+                    k = m + 1
+                    continue
+                value = text[j + 1:m]
+                i = m + 1
+                break
+            if '\\"' in value:
+                value = value.replace('\\"', '"')
+        else:
+            e = j
+            while e < n and not Py_UNICODE_ISSPACE(text[e]):
+                e += 1
+            value = text[j:e]
+            i = e
+        if key in d:
+            last = None
+        else:
+            d[key] = value
+            last = key
+    return d if d else None

@@ -57,13 +57,27 @@ kv_text = st.lists(st.one_of(
 @settings(max_examples=600, deadline=None)
 @given(text=st.one_of(kv_text, st.text(max_size=80)))
 def test_fast_path_agrees_with_slow_path(text: str) -> None:
+    """The Python fast path and the compiled splitter both read as _kv_slow does."""
+    from collectors.proxy import fortigate
+
+    readers = [fortigate.parse_kv_python, parse_kv]
     try:
         slow = _kv_slow(text)
     except ParseError:
-        with pytest.raises(ParseError):
-            parse_kv(text)
+        for read in readers:
+            with pytest.raises(ParseError):
+                read(text)
         return
-    assert parse_kv(text) == slow
+    for read in readers:
+        assert read(text) == slow
+
+
+def test_the_compiled_splitter_is_used_where_built() -> None:
+    import os
+
+    from collectors.proxy import fortigate
+    if os.environ.get("SENTINEL_REQUIRE_KERNELS"):
+        assert fortigate._split_kv is not None
 
 
 def test_splitter_quirks() -> None:
