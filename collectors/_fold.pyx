@@ -104,6 +104,9 @@ cdef class Kernel:
     """Client (bytes) -> canonical text, or None when invalid; None: taken as is."""
     cdef object client_ok
     cdef char key[KEY_MAX]
+    cdef char prev[32]
+    cdef bint have_prev
+    cdef int64_t prev_us
 
     def __cinit__(self, minute_cb, host_ok, Py_ssize_t max_line, *args):
         self.minute_cb = minute_cb
@@ -116,6 +119,7 @@ cdef class Kernel:
         self.buckets = []
         self.max_line = min(max_line, KEY_MAX - 16)
         self.cur = None
+        self.have_prev = False
         self.size = 0
         self.cap = 0
         self.counts = self.first = self.last = self.blocked = self.bytes_in = NULL
@@ -188,6 +192,22 @@ cdef class Kernel:
 
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         return 0
+
+    cdef int _stamp_minute(self, const char *s, Py_ssize_t k) except -1:
+        """Select the day bucket of a text stamp's minute (its first ``k`` bytes,
+        k <= 32): the callback is asked once per new minute, which it turns into
+        (bucket, POSIX milliseconds of the minute); 0 when the stamp is invalid."""
+        if self.have_prev and memcmp(s, self.prev, k) == 0:
+            return 1
+        r = self.minute_cb(PyBytes_FromStringAndSize(s, k))
+        if r is None:
+            self.have_prev = False
+            return 0
+        self.cur = self.buckets[<Py_ssize_t>r[0]]
+        self.prev_us = <int64_t>r[1] * 1000
+        memcpy(self.prev, s, k)
+        self.have_prev = True
+        return 1
 
     cdef int _add(self, const char *client, Py_ssize_t clen, const char *name, Py_ssize_t nlen,
                   int64_t us, bint other, const char *user=NULL, Py_ssize_t ulen=0,
@@ -320,10 +340,6 @@ cdef class BindKernel(Kernel):
             [view V: ]query: NAME IN TYPE ...
     """
 
-    cdef char prev[17]
-    cdef bint have_prev
-    cdef int64_t prev_us
-
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t i, j, a0, a1, q0, q1, t
         cdef const char *hit
@@ -339,15 +355,8 @@ cdef class BindKernel(Kernel):
                 and _digit(s[16]) and _digit(s[18]) and _digit(s[19]) and _digit(s[21])
                 and _digit(s[22]) and _digit(s[23])):
             return 0
-        if not self.have_prev or memcmp(s, self.prev, 17) != 0:
-            r = self.minute_cb(PyBytes_FromStringAndSize(s, 17))
-            if r is None:
-                self.have_prev = False
-                return 0
-            self.cur = self.buckets[<Py_ssize_t>r[0]]
-            self.prev_us = <int64_t>r[1] * 1000
-            memcpy(self.prev, s, 17)
-            self.have_prev = True
+        if not self._stamp_minute(s, 17):
+            return 0
         sec = _d(s[18]) * 10 + _d(s[19])
         if sec > 60:
             return 0
@@ -484,10 +493,6 @@ cdef class DnsmasqKernel(Kernel):
     and every non-query line go to the parser.
     """
 
-    cdef char prev[12]
-    cdef bint have_prev
-    cdef int64_t prev_us
-
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t i, j, c, t0, name0, name1, a0, sp
         cdef int sec
@@ -497,15 +502,8 @@ cdef class DnsmasqKernel(Kernel):
             return 0
         if not (_digit(s[13]) and _digit(s[14])):
             return 0
-        if not self.have_prev or memcmp(s, self.prev, 12) != 0:
-            r = self.minute_cb(PyBytes_FromStringAndSize(s, 12))
-            if r is None:
-                self.have_prev = False
-                return 0
-            self.cur = self.buckets[<Py_ssize_t>r[0]]
-            self.prev_us = <int64_t>r[1] * 1000
-            memcpy(self.prev, s, 12)
-            self.have_prev = True
+        if not self._stamp_minute(s, 12):
+            return 0
         sec = _d(s[13]) * 10 + _d(s[14])
         if sec > 60:
             return 0

@@ -24,7 +24,7 @@ UNKNOWN_SITE = "unknown"
 
 def load_or_create_key(data_dir: Path) -> bytes:
     """The pseudonym key, created (mode 0600) on first use."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the store holds quarantined raw lines
     path = data_dir / KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

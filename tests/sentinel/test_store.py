@@ -89,3 +89,9 @@ def test_stale_staging_files_are_cleared(tmp_path: Path) -> None:
         assert not stale.exists() and mine.exists()
     finally:
         store.dispose()
+
+
+def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'new' / 'sentinel.db'}")
+    store.dispose()
+    assert (tmp_path / "new").stat().st_mode & 0o077 == 0
