@@ -1,41 +1,61 @@
 """Pure host -> product matching, cached per unique host.
 
-Precedence: the district catalog, then known apps, then noise; otherwise the
-unknown registered domain (tldextract, bundled suffix list, no network). The
-longest matching domain wins within each tier.
+Precedence, first by tier, then by the longest matching rule within the tier:
+
+1. ``district``: the district catalog's products;
+2. ``known``: knowledge-base apps and the admin's ``app`` lists;
+3. ``noise``: knowledge-base noise, the district's own domains (category
+   ``district``) and the admin's ``noise`` lists;
+4. otherwise reverse look-ups and local names (noise), or the ``unknown``
+   registered domain (public suffix list, private suffixes included).
+
+A rule is ``example.com`` (the host and its sub-domains), ``=www.example.com``
+(that host only) or ``*.example.com`` (any sub-domain, not the apex). At equal
+length an exact rule beats the others for its own host, and a wildcard beats a
+plain rule for a sub-domain. Within a tier, at the same rule, the district's
+configuration beats the shipped knowledge base.
+
+Platform suffixes: a plain rule whose domain is itself a public or private
+suffix of the Public Suffix List (``github.io``, ``blogspot.com``,
+``herokuapp.com``, ``co.uk``) matches that host only. The sites under it belong
+to their owners and are attributed by their own registered domain
+(``someone.github.io``), unless a rule names the site. To claim every host
+under such a suffix on purpose (a CDN such as ``cloudfront.net``), write the
+wildcard ``*.cloudfront.net``.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from catalog.kb import KnowledgeBase
+from catalog.errors import CatalogError
+from catalog.kb import HostList, KnowledgeBase, rule_text
 from catalog.model import Catalog
+from catalog.suffixes import SuffixList, bundled
 from collectors.hosts import is_ip, normalize_host
-
-
-@lru_cache(maxsize=1)
-def _extractor() -> Any:
-    """tldextract with its bundled public-suffix snapshot only: never fetched,
-    never cached on disk. Imported on first use (it costs a twentieth of a second)."""
-    import tldextract
-
-    return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(),
-                                 include_psl_private_domains=True)
 
 LOCAL_SUFFIXES = ("local", "lan", "home", "internal", "localdomain", "home.arpa", "corp",
                   "localhost", "intranet", "private")
-LOCAL_LABELS = ("wpad", "isatap")
+"""Names under these are local: noise ``local`` (single-label names too)."""
+LOCAL_LABELS = frozenset(("wpad", "isatap"))
+"""Names starting with these labels are local (proxy and tunnel auto-discovery)."""
+_LOCAL_TLDS = frozenset(s for s in LOCAL_SUFFIXES if "." not in s)
+KIND_LABELS = {"district": "district product", "known": "known app", "noise": "noise",
+               "unknown": "unknown", "ip": "IP literal", "invalid": "invalid host"}
+"""What each match kind is called in front of a person."""
 
 
 class Match(NamedTuple):
     """How a host classifies.
 
-    kind: ``district`` (a district product), ``known`` (a knowledge-base app not
-    in the district catalog), ``noise``, ``ip``, ``unknown`` or ``invalid``.
-    key: the product or app id, the noise category, or the registered domain.
-    name: what to show a person. rule: the domain entry that matched.
+    kind: ``district`` (a district product), ``known`` (a knowledge-base app or
+    an entry of an admin ``app`` list), ``noise``, ``ip``, ``unknown`` or ``invalid``.
+    key: the product or app id (an admin app list's entry: its domain), the
+    noise category (an admin noise list: its name), or the registered domain.
+    name: what to show a person. category: the product, app or noise category.
+    rule: the rule that matched, in rule syntax, or how the match was made.
     """
 
     kind: str
@@ -45,39 +65,109 @@ class Match(NamedTuple):
     rule: str
 
 
-@lru_cache(maxsize=65536)
-def registered_domain(host: str) -> str:
-    """``www.bbc.co.uk`` -> ``bbc.co.uk``; private suffixes count
-    (``me.github.io`` stays whole). Falls back to the host itself."""
-    ext = _extractor()(host)
-    if ext.domain and ext.suffix:
-        return f"{ext.domain}.{ext.suffix}"
-    return host
+_DISTRICT, _KNOWN, _NOISE, _NONE = 0, 1, 2, 3
+_REVERSE = Match("noise", "reverse-lookup", "reverse-lookup", "reverse-lookup", "arpa")
+_LOCAL = Match("noise", "local", "local", "local", "local name")
+_new = tuple.__new__
+"""Builds a Match without NamedTuple's keyword handling: three times cheaper,
+on the path every unknown host takes."""
+_Cand = tuple[int, Match]
+"""(tier, match): the lower tier wins."""
+
+
+class _Entry:
+    """The rules written at one domain. ``confined``: plain rules at a public
+    suffix, confined to the suffix itself (kept for explanations)."""
+
+    __slots__ = ("confined", "exact", "plain", "wild")
+
+    def __init__(self) -> None:
+        self.exact: list[_Cand] = []
+        self.plain: list[_Cand] = []
+        self.wild: list[_Cand] = []
+        self.confined: list[_Cand] = []
+
+    def compile(self) -> tuple[_Cand | None, _Cand | None]:
+        """The best match for the domain itself and for its sub-domains."""
+        return _best(self.exact, self.plain), _best(self.wild, self.plain)
+
+
+def _best(first: list[_Cand], then: list[_Cand]) -> _Cand | None:
+    """The lowest tier; the earliest of equal tiers, ``first`` before ``then``."""
+    best = None
+    for c in first + then:
+        if best is None or c[0] < best[0]:
+            best = c
+    return best
+
+
+def parse_rule(text: str) -> tuple[str, str]:
+    """``(kind, host)`` of a rule's canonical text: ``exact``, ``wildcard`` or ``suffix``."""
+    if text.startswith("="):
+        return "exact", text[1:]
+    if text.startswith("*."):
+        return "wildcard", text[2:]
+    return "suffix", text
 
 
 class Matcher:
+    """Classifies hosts. Build it once per run; `classify` caches per host, so
+    the cost per event is one dict look-up."""
+
     def __init__(self, catalog: Catalog, kb: KnowledgeBase,
-                 district_domains: tuple[str, ...] = ()) -> None:
-        self._district: dict[str, Match] = {}
+                 district_domains: Sequence[str] = (), lists: Sequence[HostList] = (),
+                 suffixes: SuffixList | None = None) -> None:
+        self.suffixes = suffixes if suffixes is not None else bundled()
+        self._entries: dict[str, _Entry] = {}
+        # Sources best first within a tier: `_best` keeps the first of equal tiers.
         for p in catalog.products:
             for d in p.domains:
-                self._district[d] = Match("district", p.id, p.name, p.category, d)
-        self._known: dict[str, Match] = {}
+                r = _canonical(d, f"product {p.id}")
+                self._add(r, _DISTRICT, Match("district", p.id, p.name, p.category, r))
+        for hl in lists:
+            if hl.category == "app":
+                for r in hl.rules:
+                    host = parse_rule(r)[1]
+                    self._add(r, _KNOWN, Match("known", host, host, hl.name, r))
         for app in kb.apps:
-            for d in app.domains:
-                self._known.setdefault(d, Match("known", app.id, app.name, app.category, d))
-        self._noise: dict[str, Match] = {
-            d: Match("noise", cat, cat, cat, d) for d, cat in kb.noise.items()}
+            for r in app.domains:
+                self._add(r, _KNOWN, Match("known", app.id, app.name, app.category, r))
         for d in district_domains:
-            nd = normalize_host(d)
-            self._noise[nd] = Match("noise", "district", "district", "district", nd)
+            r = _canonical(d, "district.domains")
+            self._add(r, _NOISE, Match("noise", "district", "district", "district", r))
+        for hl in lists:
+            if hl.category == "noise":
+                for r in hl.rules:
+                    self._add(r, _NOISE, Match("noise", hl.name, hl.name, hl.name, r))
+        for r, cat in kb.noise.items():
+            self._add(r, _NOISE, Match("noise", cat, cat, cat, r))
+        self._rules: dict[str, tuple[_Cand | None, _Cand | None]] = {
+            d: e.compile() for d, e in self._entries.items()}
         self._cache: dict[str, Match] = {}
 
+    def _add(self, rule: str, tier: int, match: Match) -> None:
+        kind, host = parse_rule(rule)
+        entry = self._entries.get(host)
+        if entry is None:
+            entry = self._entries[host] = _Entry()
+        cand = (tier, match)
+        if kind == "exact":
+            entry.exact.append(cand)
+        elif kind == "wildcard":
+            entry.wild.append(cand)
+        elif self.suffixes.is_suffix(host):
+            entry.exact.append(cand)
+            entry.confined.append(cand)
+        else:
+            entry.plain.append(cand)
+
     def classify(self, host: str) -> Match:
+        """How ``host`` (as logged: any case, trailing dot, Unicode or punycode,
+        IP literal) classifies. Never raises: a name that cannot be a host is
+        kind ``invalid``."""
         got = self._cache.get(host)
         if got is None:
-            got = self._classify(host)
-            self._cache[host] = got
+            got = self._cache[host] = self._classify(host)
         return got
 
     def _classify(self, raw: str) -> Match:
@@ -85,19 +175,120 @@ class Matcher:
             host = normalize_host(raw)
         except ValueError as exc:
             return Match("invalid", raw, raw, "invalid", str(exc))
-        if is_ip(host):
+        # A normalized host holds ":" only as an IPv6 literal; a dotted quad is
+        # checked (normalize_host leaves 999.1.1.1 as a name).
+        if ":" in host or (host[-1].isdigit() and host.replace(".", "").isdigit()
+                           and is_ip(host)):
             return Match("ip", host, host, "ip-literal", "")
+        rules = self._rules
+        tier, best = _NONE, None
+        got = rules.get(host)
+        if got is not None and got[0] is not None:
+            tier, best = got[0]
+        s = host
+        i = s.find(".")
+        while i >= 0 and tier:
+            s = s[i + 1:]
+            got = rules.get(s)
+            if got is not None:
+                sub = got[1]
+                if sub is not None and sub[0] < tier:
+                    tier, best = sub
+            i = s.find(".")
+        if best is not None:
+            return best
+        return self._fallback(host)
+
+    def _fallback(self, host: str) -> Match:
+        dot = host.rfind(".")
+        tld = host[dot + 1:]
+        if tld == "arpa":
+            if host.endswith((".in-addr.arpa", ".ip6.arpa")) or host in ("in-addr.arpa",
+                                                                         "ip6.arpa"):
+                return _REVERSE
+            if host == "home.arpa" or host.endswith(".home.arpa"):
+                return _LOCAL
+        if dot < 0 or tld in _LOCAL_TLDS or host[:host.find(".")] in LOCAL_LABELS:
+            return _LOCAL
+        reg = self.suffixes.registered_domain(host) or host
+        return _new(Match, ("unknown", reg, reg, "", "registered domain"))
+
+    def explain(self, raw: str) -> Explanation:
+        """`classify`, and why: every rule that applies to the host, best first,
+        and the plain rules at a platform suffix that were confined to it."""
+        match = self.classify(raw)
+        try:
+            host = normalize_host(raw)
+        except ValueError:
+            return Explanation(raw, None, match)
+        if match.kind == "ip":
+            return Explanation(raw, host, match)
         labels = host.split(".")
-        suffixes = [".".join(labels[i:]) for i in range(len(labels))]
-        for table in (self._district, self._known, self._noise):
-            for s in suffixes:
-                m = table.get(s)
-                if m is not None:
-                    return m
-        if host.endswith((".in-addr.arpa", ".ip6.arpa")) or host in ("in-addr.arpa", "ip6.arpa"):
-            return Match("noise", "reverse-lookup", "reverse-lookup", "reverse-lookup", "arpa")
-        if (len(labels) == 1 or labels[0] in LOCAL_LABELS
-                or any(host == s or host.endswith("." + s) for s in LOCAL_SUFFIXES)):
-            return Match("noise", "local", "local", "local", "local name")
-        reg = registered_domain(host)
-        return Match("unknown", reg, reg, "", "registered domain")
+        applied: list[tuple[int, int, Match]] = []
+        confined: list[Match] = []
+        for i in range(len(labels)):
+            got = self._entries.get(".".join(labels[i:]))
+            if got is None:
+                continue
+            groups = (got.exact, got.plain) if i == 0 else (got.wild, got.plain)
+            applied += [(tier, i, m) for g in groups for tier, m in g]
+            if i:
+                confined += [m for _, m in got.confined if (m.kind, m.key) != (match.kind, match.key)]
+        applied.sort(key=lambda t: (t[0], t[1]))
+        others = [m for _, _, m in applied if m is not match]
+        return Explanation(raw, host, match, self.suffixes.registered_domain(host),
+                           self.suffixes.public_suffix(host), self.suffixes.is_private(host),
+                           tuple(others), tuple(confined))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How a host classifies, and why (`Matcher.explain`).
+
+    host: the normalized host (None when the text is no host name).
+    registered_domain: "" when the host is itself a suffix or its TLD is not
+    listed. overridden: other rules that apply, beaten by precedence (best
+    first). confined: plain rules at a platform suffix above the host, which
+    do not reach its sites (see the module's notes).
+    """
+
+    input: str
+    host: str | None
+    match: Match
+    registered_domain: str = ""
+    public_suffix: str = ""
+    private_suffix: bool = False
+    overridden: tuple[Match, ...] = ()
+    confined: tuple[Match, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.match
+        return {"input": self.input, "host": self.host, "kind": m.kind,
+                "kind_label": KIND_LABELS.get(m.kind, m.kind), "key": m.key, "name": m.name,
+                "category": m.category, "rule": m.rule,
+                "registered_domain": self.registered_domain, "public_suffix": self.public_suffix,
+                "private_suffix": self.private_suffix,
+                "overridden": [_match_json(o) for o in self.overridden],
+                "confined": [_match_json(o) for o in self.confined]}
+
+
+def _match_json(m: Match) -> dict[str, str]:
+    return {"kind": m.kind, "key": m.key, "name": m.name, "category": m.category, "rule": m.rule}
+
+
+def _canonical(text: str, where: str) -> str:
+    try:
+        return rule_text(text)
+    except ValueError as exc:
+        raise CatalogError(f"{where}: domain {text!r}: {exc}") from None
+
+
+def registered_domain(host: str) -> str:
+    """``www.bbc.co.uk`` -> ``bbc.co.uk``; private suffixes count
+    (``a.me.github.io`` -> ``me.github.io``). Falls back to the host itself."""
+    try:
+        h = normalize_host(host)
+    except ValueError:
+        return host
+    return bundled().registered_domain(h) or h
+
