@@ -47,11 +47,18 @@ MAPPING: dict[str, tuple[str, str, str]] = {
     "proxy/panw": ("panos", "Australia/Darwin", "2019-12-31T00:00:00+00:00"),
     "proxy/umbrella": ("umbrella_proxy", "UTC", "2021-01-01T00:00:00+00:00"),
     "proxy/sophos_xg": ("sophos", "UTC", "2021-01-01T00:00:00+00:00"),
+    "sso/google_workspace_token": ("gws_token", "UTC", "2023-01-01T00:00:00+00:00"),
+    "sso/google_workspace_login": ("gws_login", "UTC", "2023-01-01T00:00:00+00:00"),
+    "sso/azure_signin": ("entra_signin", "UTC", "2019-10-18T00:00:00+00:00"),
+    "sso/azure_signin_categories": ("entra_signin", "UTC", "2019-10-18T00:00:00+00:00"),
+    "sso/okta": ("okta", "UTC", "2020-01-01T00:00:00+00:00"),
 }
 # Expected documents that stand for a client query (others are responses, the
 # server's own upstream recursion, or duplicates we deliberately do not count).
 EXPECTED_FILTER = {
     "dns/windows_dns_analytical": lambda doc: str(_get(doc, "event.code")) in ("256", "286"),
+    # A failed sign-in is not use of the app: we make no event of it.
+    "sso/azure_signin": lambda doc: _get(doc, "event.outcome") != "failure",
 }
 SKIP_FILES = {
     "test-access-extensive.log": "Squid with a custom logformat (referer, UA, Host, XFF, SNI): "
@@ -116,9 +123,17 @@ def expected_fields(doc: dict[str, Any]) -> dict[str, Any]:
         blocked = None
     status = _get(doc, "http.response.status_code")
     method = _get(doc, "http.request.method")
+    scopes = _get(doc, "google_workspace.token.scope.value")
     return {
         "ts": doc.get("@timestamp"),
         "client": _get(doc, "source.ip") or _get(doc, "client.ip"),
+        "app_id": _get(doc, "google_workspace.token.client.id")
+        or _get(doc, "azure.signinlogs.properties.app_id"),
+        "app_name": _get(doc, "google_workspace.token.app_name")
+        or _get(doc, "azure.signinlogs.properties.app_display_name"),
+        "scopes": tuple(sorted(scopes)) if isinstance(scopes, list) else None,
+        "user": _get(doc, "google_workspace.actor.email")
+        or _get(doc, "azure.signinlogs.properties.user_principal_name"),
         "host": name.rstrip(".").lower() if isinstance(name, str) else None,
         "qtype": _qtype(_get(doc, "dns.question.type")),
         "blocked": blocked,
@@ -130,7 +145,8 @@ def expected_fields(doc: dict[str, Any]) -> dict[str, Any]:
 def ours(ev: Event) -> dict[str, Any]:
     return {"ts": ev.to_json()["timestamp"], "client": ev.client, "host": ev.host,
             "qtype": (ev.qtype or "").upper() or None, "blocked": ev.action == "blocked",
-            "method": ev.method, "status": ev.status}
+            "method": ev.method, "status": ev.status, "app_id": ev.app_id,
+            "app_name": ev.app_name, "scopes": tuple(sorted(ev.scopes)), "user": ev.user}
 
 
 def _same_time(a: str | None, b: str | None) -> bool:
@@ -181,8 +197,10 @@ def run_file(folder: str, path: Path, fmt_name: str, tz: str, reference: str) ->
             continue
         want, got = expected_fields(doc), ours(ev)
         out.compared += 1
-        diffs = [k for k in ("client", "host", "qtype", "blocked", "method", "status")
-                 if want[k] is not None and want[k] != got[k]]
+        keys = ("client", "host", "qtype", "blocked", "method", "status")
+        if ev.kind == "sso":  # ECS puts the URL's host or the user's domain in host-like fields
+            keys = ("client", "app_id", "app_name", "scopes", "user")
+        diffs = [k for k in keys if want[k] is not None and want[k] != got[k]]
         if not _same_time(want["ts"], got["ts"]):
             diffs.append("ts")
         if diffs:
@@ -215,7 +233,7 @@ def run(corpus: Path, kind: str = "dns") -> list[Outcome]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    ap.add_argument("--kind", default="dns", help="dns or proxy")
+    ap.add_argument("--kind", default="dns", help="dns, proxy or sso")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = ap.parse_args()
     if not args.corpus.is_dir():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import json
 import random
 import zoneinfo
 from dataclasses import dataclass
@@ -102,6 +103,64 @@ PLANTED = {
     "contract_expired": ["Prodigy Math", "Flocabulary"],
 }
 
+GSCOPE = "https://www.googleapis.com/auth/"
+BASIC = ("openid", GSCOPE + "userinfo.email", GSCOPE + "userinfo.profile")
+
+
+class TokenApp(NamedTuple):
+    """An app in the demo's Google Workspace token log."""
+
+    name: str
+    client_id: str
+    scopes: tuple[str, ...]
+    students: int
+    staff: int
+    schools: tuple[str, ...]
+    revoked: bool = False
+    """Every account revokes its grant again (no finding: nothing is still shared)."""
+    drift_scopes: tuple[str, ...] = ()
+    """Extra scopes granted by the first ``drift_accounts`` accounts."""
+    drift_accounts: int = 0
+
+
+HS, MS = "Riverbend High School", "Riverbend Middle School"
+TOKEN_APPS = [
+    # Approved, within the data their reviews allow: no finding.
+    TokenApp("Khan Academy", "733386251178-kd2ltv7k1c9.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "classroom.rosters.readonly"), 40, 4, (HS, MS)),
+    TokenApp("Edpuzzle", "316297850331-edpz8g1q0s.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "classroom.courses.readonly", GSCOPE + "classroom.rosters.readonly",
+              GSCOPE + "classroom.coursework.students"), 0, 6, (HS, MS)),
+    TokenApp("Canva for Education", "628041795532-cnv4ed0k2m.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "drive.file"), 25, 3, (HS, MS)),
+    # Scope drift: Kahoot!'s review allows identity, e-mail and rosters; some
+    # teachers also granted it full Drive access.
+    TokenApp("Kahoot!", "551023337144-kahoot7hq2v.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "classroom.rosters.readonly"), 30, 6, (HS, MS, "Riverbend Academy"),
+             drift_scopes=(GSCOPE + "drive",), drift_accounts=5),
+    # Unvetted, with high-risk scopes.
+    TokenApp("QuizWhiz Pro", "402938475610-qwz7hk2m9p1.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "drive", GSCOPE + "classroom.rosters.readonly"), 24, 2, (MS, HS)),
+    TokenApp("EssayGenie AI", "889120334457-essgn3ai0x.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "drive", GSCOPE + "gmail.readonly"), 9, 0, (HS,)),
+    TokenApp("Gimkit", "274610092234-gmkt5cls9r.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "classroom.courses.readonly", GSCOPE + "classroom.rosters",
+              GSCOPE + "classroom.coursework.students"), 0, 3, (MS,)),
+    # Denied in the catalog, yet granted.
+    TokenApp("Character.AI", "990417732001-chrai4x8kq.apps.googleusercontent.com", BASIC, 5, 0,
+             (HS,)),
+    # Unvetted, but revoked by everyone who granted it.
+    TokenApp("Free PDF Merger", "145566778899-pdfmrg2z1w.apps.googleusercontent.com",
+             (*BASIC, GSCOPE + "drive"), 4, 0, (HS,), revoked=True),
+]
+STUDENT_DOMAIN = "students." + DISTRICT_DOMAIN
+PLANTED_SSO = {
+    "unvetted_grant": ["QuizWhiz Pro", "EssayGenie AI", "Gimkit"],
+    "scope_drift": ["Kahoot!"],
+    "denied_grant": ["Character.AI"],
+}
+"""What the token log plants: rule -> the apps it must raise (and nothing else)."""
+
 
 @dataclass
 class Device:
@@ -152,7 +211,63 @@ def generate(out: Path, *, devices: int = 1200, days: int = 7, end: dt.date | No
             folder = out / "logs" / kind
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(head + "".join(t for _, k, t in web if k == kind))
+        google = out / "logs" / "google"
+        google.mkdir(parents=True, exist_ok=True)
+        (google / "token.ndjson").write_text(
+            _token_log(random.Random(seed + 2), fleet, end, days))
     return out / "sentinel.toml"
+
+
+def account(d: Device) -> str:
+    """A device's Google account (students have their own sub-domain)."""
+    return f"{d.user}@{STUDENT_DOMAIN if d.population == 'students' else DISTRICT_DOMAIN}"
+
+
+def _token_log(rng: random.Random, fleet: list[Device], end: dt.date, days: int) -> str:
+    """Google Workspace Reports API token activities (NDJSON, as GAM or an
+    API dump writes them): authorize events for ``TOKEN_APPS``, some revokes,
+    and the API ``request`` events that make up most of a real token log."""
+    tz = zoneinfo.ZoneInfo(TZ)
+    start = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(8, 0), tz)
+    span = days * 86400 - 16 * 3600
+    out: list[tuple[float, str]] = []
+    serial = 0
+
+    def activity(ts: float, d: Device, name: str, app: TokenApp, scopes: tuple[str, ...]) -> None:
+        nonlocal serial
+        serial += 1
+        params: list[dict[str, object]] = [
+            {"name": "client_id", "value": app.client_id}, {"name": "app_name", "value": app.name},
+            {"name": "client_type", "value": "WEB"}]
+        if name != "request":
+            params.append({"name": "scope", "multiValue": list(scopes)})
+        else:
+            params.append({"name": "method_name", "value": "drive.files.list"})
+        stamp = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        doc = {"kind": "admin#reports#activity",
+               "id": {"time": stamp, "uniqueQualifier": str(9_000_000 + serial),
+                      "applicationName": "token", "customerId": "C04demo00"},
+               "actor": {"callerType": "USER", "email": account(d),
+                         "profileId": str(100_000 + serial)},
+               "ipAddress": d.ip,
+               "events": [{"type": "auth", "name": name, "parameters": params}]}
+        out.append((ts, json.dumps(doc, separators=(",", ":")) + "\n"))
+
+    for app in TOKEN_APPS:
+        pool_s = [d for d in fleet if d.population == "students" and d.site in app.schools]
+        pool_t = [d for d in fleet if d.population == "staff" and d.site in app.schools]
+        chosen = (rng.sample(pool_t, min(app.staff, len(pool_t)))
+                  + rng.sample(pool_s, min(app.students, len(pool_s))))
+        for k, d in enumerate(chosen):
+            ts = start.timestamp() + rng.uniform(0, span)
+            scopes = app.scopes + (app.drift_scopes if k < app.drift_accounts else ())
+            activity(ts, d, "authorize", app, scopes)
+            for _ in range(rng.randrange(1, 4)):
+                activity(ts + rng.uniform(60, 20_000), d, "request", app, ())
+            if app.revoked:
+                activity(ts + rng.uniform(3600, 30_000), d, "revoke", app, app.scopes)
+    out.sort()
+    return "".join(line for _, line in out)
 
 
 class _DnsWriter:
@@ -385,13 +500,28 @@ SOURCE = {"bind": "logs/named/queries.log*", "windns_debug": "logs/windns/dns.lo
           "zeek_dns": "logs/zeek/dns.log", "pcap": "logs/pcap/dns.pcap"}
 
 
+ALLOWED_DATA = {
+    "Khan Academy": "identity; email_address; roster",
+    "Edpuzzle": "identity; email_address; roster; coursework; grades",
+    "Canva for Education": "identity; email_address; files",
+    "Kahoot!": "identity; email_address; roster",
+}
+"""The reviews' allowed data elements (the SSO scope-drift rule holds grants to them)."""
+
+
 def _write_catalog(path: Path, end: dt.date) -> None:
+    ids = {a.name: a.client_id for a in TOKEN_APPS}
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["name", "vendor", "domains", "status", "contract_expires", "category"])
+        w.writerow(["name", "vendor", "domains", "status", "contract_expires", "category",
+                    "sso_ids", "allowed_data"])
         for name, vendor, status, contract, domains, _h, _w in PRODUCTS:
             expires = (end + dt.timedelta(days=contract)).isoformat() if contract is not None else ""
-            w.writerow([name, vendor, " ".join(domains), status, expires, ""])
+            # Kahoot! is listed with its OAuth client id (matched by id); the
+            # others by their names.
+            sso = ids[name] if name == "Kahoot!" else ""
+            w.writerow([name, vendor, " ".join(domains), status, expires, "", sso,
+                        ALLOWED_DATA.get(name, "")])
 
 
 def _write_config(path: Path, dns_format: str = "bind") -> None:
@@ -442,6 +572,18 @@ format = "fortigate"
 [[sources]]
 path = "logs/lightspeed/activity.csv"
 format = "lightspeed_csv"
+
+[[sources]]
+path = "logs/google/token.ndjson"
+format = "gws_token"
+
+[[accounts]]
+match = "*@{STUDENT_DOMAIN}"
+population = "students"
+
+[[accounts]]
+match = "*@{DISTRICT_DOMAIN}"
+population = "staff"
 
 """ + "\n".join(nets))
 

@@ -30,7 +30,15 @@ from sentinel.config import Settings, _zone
 from sentinel.errors import ConfigError
 from sentinel.privacy import Identities, load_or_create_key
 from sentinel.store import Store
-from sentinel.store.models import Checkpoint, IngestRun, Quarantine, UrlSample, UsageRow
+from sentinel.store.models import (
+    Checkpoint,
+    IngestRun,
+    Quarantine,
+    SsoApp,
+    SsoGrant,
+    UrlSample,
+    UsageRow,
+)
 
 UPLOAD_METHODS = frozenset(("POST", "PUT", "PATCH"))
 UPLOAD_MIN_BYTES = 10_240
@@ -63,6 +71,10 @@ class Aggregator:
         self._day: dt.date | None = None
         self.first: float | None = None
         self.last: float | None = None
+        self.grants: dict[tuple[str, str, str], list[Any]] = {}
+        """(app key, raw user, raw client) -> GrantAcc fields (see `_grant`)."""
+        self.apps: dict[str, list[Any]] = {}
+        """App key -> [app id, app name, first seen, last seen]."""
 
     def _switch(self, ts: float) -> None:
         day = dt.datetime.fromtimestamp(ts, self.tz).date()
@@ -83,6 +95,13 @@ class Aggregator:
             key = key_of(ev)
             if ev[7] is not None and ev[1] == "dns" and ev[7] not in USE_QTYPES:
                 key = (DNS_OTHER, *key[1:])
+            elif not ev[4] and ev[1] == "sso":
+                key = self._sso(ev)
+                if first is None:
+                    first = ts
+                last = ts
+                if key is None:
+                    continue
             r = cur.get(key)
             if r is None:
                 cur[key] = r = [1, ts, ts, 0, 0, 0, 0]
@@ -101,6 +120,56 @@ class Aggregator:
             self.first = first if self.first is None else min(self.first, first)
             self.last = last if self.last is None else max(self.last, last)
 
+    def _sso(self, ev: Event) -> tuple[str, str, str, str] | None:
+        """An SSO or OAuth event: its app is its host (``sso:<app key>``); a
+        sign-in counts as use of kind ``sso``, a grant as ``sso-grant``; grants
+        and revocations also update the account's grant (`flush_grants`)."""
+        app = sso_app_key(ev.app_id, ev.app_name)
+        seen = self.apps.get(app)
+        if seen is None:
+            self.apps[app] = [ev.app_id or "", ev.app_name or "", ev.ts, ev.ts]
+        else:
+            if ev.app_name and ev.ts >= seen[3]:
+                seen[1] = ev.app_name
+            seen[2], seen[3] = min(seen[2], ev.ts), max(seen[3], ev.ts)
+        if ev.action in ("grant", "revoke"):
+            self._grant(app, ev)
+        if ev.action == "revoke":
+            return None  # not use
+        return ("sso-grant" if ev.action == "grant" else "sso", ev.client, ev.user, "sso:" + app)
+
+    def _grant(self, app: str, ev: Event) -> None:
+        # [first grant, last grant, last revoke, {scope: last granted}, grants, revokes]
+        key = (app, ev.user, ev.client)
+        g = self.grants.get(key)
+        if g is None:
+            g = self.grants[key] = [None, None, None, {}, 0, 0]
+        ts = ev.ts
+        if ev.action == "grant":
+            g[4] += 1
+            g[0] = ts if g[0] is None else min(g[0], ts)
+            g[1] = ts if g[1] is None else max(g[1], ts)
+            if g[2] is None or ts > g[2]:
+                _grant_scopes(g[3], ev.scopes, ts)
+        else:
+            g[5] += 1
+            if g[2] is None or ts > g[2]:
+                g[2] = ts
+                g[3] = {sc: t for sc, t in g[3].items() if t > ts}
+
+    def flush_grants(self, ids: Identities) -> tuple[list[GrantRow], list[AppRow]]:
+        """Grants and apps so far, identities resolved; then start afresh."""
+        out: dict[tuple[str, str], GrantRow] = {}
+        for (app, user, client), g in self.grants.items():
+            site, population, c, u = ids.resolve(client, user)
+            row = GrantRow(app, u, site, population, c, g[3], g[4], g[5], g[0], g[1], g[2])
+            prev = out.get((app, u))
+            out[(app, u)] = row if prev is None else merge_grants(prev, row)
+        apps = [AppRow(k, *v) for k, v in self.apps.items()]
+        self.grants.clear()
+        self.apps.clear()
+        return [out[k] for k in sorted(out)], sorted(apps)
+
     def _extras(self, ev: Event, r: list[Any]) -> None:
         if ev.action == "blocked":
             # Evidence of attempted use, not of data shared: the bytes of a
@@ -115,7 +184,7 @@ class Aggregator:
                 r[6] += 1
 
     def keys(self) -> int:
-        return sum(len(acc) for acc in self.days.values())
+        return sum(len(acc) for acc in self.days.values()) + len(self.grants)
 
     def add_urls(self, events: Iterable[Event]) -> None:
         for ev in events:
@@ -164,6 +233,103 @@ class Aggregator:
         rows: list[UsageRow] = [(*k, *v) for k, v in out.items()]  # type: ignore[misc]
         rows.sort()
         return rows
+
+
+MAX_SCOPES = 256
+"""Scopes kept per grant: a hostile or broken log cannot grow one without bound."""
+
+
+_SCOPE_NAMES: dict[str, str] = {}
+"""One string per distinct scope name: grants hold the same few hundred scopes
+millions of times, and each event decodes its own copy."""
+
+
+def _grant_scopes(into: dict[str, float], scopes: Iterable[str], ts: float) -> None:
+    names = _SCOPE_NAMES
+    for sc in scopes:
+        name = names.get(sc)
+        if name is None:
+            if len(names) >= 100_000:
+                names.clear()
+            name = names[sc] = sc[:512]
+        sc = name
+        t = into.get(sc)
+        if t is None:
+            if len(into) < MAX_SCOPES:
+                into[sc] = ts
+        elif ts > t:
+            into[sc] = ts
+
+
+def sso_app_key(app_id: str | None, app_name: str | None) -> str:
+    """How an SSO app is keyed in usage: its id, else ``name:`` its folded name."""
+    if app_id:
+        return app_id.strip()[:240]
+    name = " ".join((app_name or "").split()).casefold()
+    return "name:" + (name[:235] or "unknown")
+
+
+class GrantRow(NamedTuple):
+    """One account's grant to one app, as a unit hands it to the store."""
+
+    app_key: str
+    user: str
+    site: str
+    population: str
+    client: str
+    scopes: dict[str, float]
+    """Live scope -> when it was last granted (POSIX seconds): granted after the
+    last revocation. A scope is live while its last grant is later than it."""
+    grants: int
+    revokes: int
+    first_granted: float | None
+    last_granted: float | None
+    last_revoked: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.last_granted is not None and (
+            self.last_revoked is None or self.last_granted > self.last_revoked)
+
+
+class AppRow(NamedTuple):
+    app_key: str
+    app_id: str
+    app_name: str
+    first_seen: float
+    last_seen: float
+
+
+def _mx(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _mn(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def merge_grants(old: GrantRow, new: GrantRow) -> GrantRow:
+    """Two accounts of one grant, in either order (the result is the same): the
+    latest revocation drops every scope not granted after it; the side with the
+    newer activity gives the identity fields."""
+    revoked = _mx(old.last_revoked, new.last_revoked)
+    scopes = dict(old.scopes)
+    for sc, t in new.scopes.items():
+        if t > scopes.get(sc, -1.0):
+            scopes[sc] = t
+    if revoked is not None:
+        scopes = {sc: t for sc, t in scopes.items() if t > revoked}
+    if len(scopes) > MAX_SCOPES:
+        scopes = dict(sorted(scopes.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SCOPES])
+    newer = new if _activity(new) >= _activity(old) else old
+    return GrantRow(old.app_key, old.user, newer.site, newer.population, newer.client, scopes,
+                    old.grants + new.grants, old.revokes + new.revokes,
+                    _mn(old.first_granted, new.first_granted),
+                    _mx(old.last_granted, new.last_granted), revoked)
+
+
+def _activity(g: GrantRow) -> tuple[float, str, str, str]:
+    return (max(g.last_granted or 0.0, g.last_revoked or 0.0), g.site, g.population, g.client)
 
 
 def _add(row: list[Any], events: int, blocked: int, bytes_in: int, bytes_out: int,
@@ -263,6 +429,7 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
     with store.session() as s:
         cutoff = dt.date.today() - dt.timedelta(days=settings.privacy.retention_days)
         store.purge_usage(s, cutoff)
+        _purge_grants(s, cutoff)
         _purge_quarantine(s, settings)
     return result
 
@@ -362,6 +529,17 @@ def _picklable(exc: BaseException) -> bool:
     return True
 
 
+def _purge_grants(s: Session, cutoff: dt.date) -> None:
+    """Retention for SSO state: closed grants revoked before the cutoff, and
+    apps last seen before it that no grant still names. Active grants stay:
+    they are still access to student data."""
+    from sqlalchemy import delete, select
+    when = dt.datetime.combine(cutoff, dt.time(), dt.UTC)
+    s.execute(delete(SsoGrant).where(SsoGrant.active.is_(False), SsoGrant.last_revoked < when))
+    s.execute(delete(SsoApp).where(SsoApp.last_seen < when,
+                                   SsoApp.app_key.not_in(select(SsoGrant.app_key))))
+
+
 def _purge_quarantine(s: Session, settings: Settings) -> None:
     from sqlalchemy import delete
     cutoff = utcnow() - dt.timedelta(days=settings.privacy.quarantine_retention_days)
@@ -403,6 +581,8 @@ class Unit:
     status: str
     staged: Path | None = None
     """The rows are in this staging file instead (`Store.stage_usage`)."""
+    grants: list[GrantRow] = field(default_factory=list)
+    apps: list[AppRow] = field(default_factory=list)
 
 
 def start_file(store: Store, path: Path, fmt: LogFormat, tz: dt.tzinfo,
@@ -431,6 +611,10 @@ def write_unit(store: Store, st: Start, unit: Unit) -> None:
             store.upsert_usage(s, unit.rows)
         if unit.urls:
             _upsert_urls(s, unit.urls)
+        if unit.apps:
+            _upsert_apps(s, unit.apps, st.fmt.name)
+        if unit.grants:
+            _upsert_grants(s, unit.grants)
         cp_obj = s.get(Checkpoint, st.cp_id) if st.cp_id else None
         if cp_obj is None:
             cp_obj = Checkpoint(fingerprint=ident.fingerprint, fp_len=ident.fp_len,
@@ -479,9 +663,13 @@ def read_file(settings: Settings, ids: Identities, st: Start, emit: Callable[[Un
     offset, line, mid = st.offset, st.line, st.mid
     ref = dt.datetime.fromtimestamp(st.ident.mtime, dt.UTC)
     ctx = ParseContext(tz=st.tz, reference=ref, day_zone=settings.tz, options=dict(st.options),
-                       max_line=settings.ingest.max_line_bytes)
+                       max_line=settings.ingest.max_line_bytes,
+                       upload_min_bytes=settings.ingest.upload_min_bytes)
     parser = fmt.make_parser(ctx)
-    folder = fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled else None
+    # Folded lines leave no event, hence no URL sample: with store_urls, proxy
+    # logs are parsed line by line.
+    folder = (fmt.make_folder(ctx) if fmt.make_folder and settings.ingest.compiled
+              and not (settings.privacy.store_urls and fmt.kind == "proxy") else None)
     final = st.ident.compressed or settled(path, settings.ingest.settle_seconds, time.time())
     agg = Aggregator(settings.tz, settings.privacy.store_urls, settings.ingest.upload_min_bytes)
     samples: list[tuple[int, str, str]] = []
@@ -493,12 +681,13 @@ def read_file(settings: Settings, ids: Identities, st: Start, emit: Callable[[Un
     def unit(batch: Batch, status: str) -> Unit:
         nonlocal samples
         rows = agg.flush(ids, folder.drain() if folder is not None else ())
+        grants, apps = agg.flush_grants(ids) if agg.apps else ([], [])
         urls = dict(agg.urls)
         agg.urls.clear()
         snap = ReadStats(stats.read, stats.parsed, stats.ignored, stats.rejected,
                          stats.decode_errors, Counter(stats.reasons))
         out = Unit(rows, urls, samples, batch.offset, batch.line, batch.mid_line, snap, agg.first,
-                   agg.last, status)
+                   agg.last, status, grants=grants, apps=apps)
         samples = []
         return out
 
@@ -564,6 +753,71 @@ def _reader_options(fmt: LogFormat, mid: bool, final: bool, settings: Settings) 
 
 def _utc(ts: float | None) -> dt.datetime | None:
     return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+def _upsert_apps(s: Session, apps: list[AppRow], source: str) -> None:
+    from sqlalchemy import select
+    for i in range(0, len(apps), 500):
+        chunk = apps[i:i + 500]
+        have = {a.app_key: a for a in s.scalars(select(SsoApp).where(
+            SsoApp.app_key.in_([r.app_key for r in chunk])))}
+        for r in chunk:
+            first, last = _utc(r.first_seen), _utc(r.last_seen)
+            assert first is not None and last is not None
+            row = have.get(r.app_key)
+            if row is None:
+                s.add(SsoApp(app_key=r.app_key, app_id=r.app_id[:255], app_name=r.app_name[:255],
+                             source=source, first_seen=first, last_seen=last))
+                continue
+            if last >= _aware(row.last_seen):
+                row.last_seen = last
+                row.app_name = r.app_name[:255] or row.app_name
+                row.source = source
+            if first < _aware(row.first_seen):
+                row.first_seen = first
+
+
+def _upsert_grants(s: Session, grants: list[GrantRow]) -> None:
+    """Merge the unit's grants into the stored ones (same transaction as the
+    checkpoint, so a re-read never counts a grant twice). Core statements:
+    a unit may carry a hundred thousand grants."""
+    from sqlalchemy import bindparam, insert, select, tuple_, update
+    t: Any = SsoGrant.__table__
+    for i in range(0, len(grants), 500):
+        chunk = grants[i:i + 500]
+        have = {(r.app_key, r.user): r for r in s.execute(select(t).where(
+            tuple_(t.c.app_key, t.c.user).in_([(g.app_key, g.user) for g in chunk])))}
+        new: list[dict[str, Any]] = []
+        old: list[dict[str, Any]] = []
+        for g in chunk:
+            row = have.get((g.app_key, g.user))
+            if row is not None:
+                g = merge_grants(GrantRow(
+                    row.app_key, row.user, row.site, row.population, row.client,
+                    dict(row.scopes), row.grants, row.revokes, _ts(row.first_granted),
+                    _ts(row.last_granted), _ts(row.last_revoked)), g)
+            values = {"site": g.site, "population": g.population, "client": g.client,
+                      "scopes": dict(sorted(g.scopes.items())), "grants": g.grants,
+                      "revokes": g.revokes, "first_granted": _utc(g.first_granted),
+                      "last_granted": _utc(g.last_granted), "last_revoked": _utc(g.last_revoked),
+                      "active": g.active}
+            if row is None:
+                new.append({"app_key": g.app_key, "user": g.user, **values})
+            else:
+                old.append({"k_app": g.app_key, "k_user": g.user, **values})
+        if new:
+            s.execute(insert(t), new)
+        if old:
+            s.execute(update(t).where(t.c.app_key == bindparam("k_app"),
+                                      t.c.user == bindparam("k_user")), old)
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _ts(t: dt.datetime | None) -> float | None:
+    return None if t is None else _aware(t).timestamp()
 
 
 def _upsert_urls(s: Session, urls: dict[tuple[dt.date, str, str], int]) -> None:

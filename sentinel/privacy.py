@@ -9,6 +9,7 @@ reviewer who must identify a device recomputes the pseudonym of a candidate.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import hmac
 import ipaddress
@@ -73,6 +74,19 @@ class Identities:
         # product), each bounded.
         self._clients: dict[str, tuple[str, str, str, str]] = {}
         self._users: dict[str, str] = {}
+        self._accounts = [(a.match, a.population) for a in settings.accounts]
+        self._account_pop: dict[str, str | None] = {}
+
+    def account_population(self, user: str) -> str | None:
+        """The population ``[[accounts]]`` gives this account name, if any."""
+        got = self._account_pop.get(user, "")
+        if got == "":
+            if len(self._account_pop) >= _CACHE_MAX:
+                self._account_pop.clear()
+            low = user.lower()
+            got = next((pop for pat, pop in self._accounts if fnmatch.fnmatchcase(low, pat)), None)
+            self._account_pop[user] = got
+        return got
 
     def pseudonym(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -96,6 +110,13 @@ class Identities:
         site, population, stored, policy = got
         if not user:
             return site, population, stored, ""
+        if self._accounts:
+            # The account's own population decides how its name is kept (a
+            # student signing in from a staff network stays a student).
+            by_name = self.account_population(user)
+            if by_name is not None and by_name != population:
+                population = by_name
+                policy = self._policy.get(by_name, "pseudonymize")  # type: ignore[call-overload]
         if policy == "keep":
             return site, population, stored, user
         if policy == "drop":

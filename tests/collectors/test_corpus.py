@@ -55,3 +55,21 @@ def test_proxy_samples_parse_and_agree() -> None:
         assert r.parsed > 0, r.folder
         if r.percent is not None:
             assert r.percent == 100.0, (r.folder, r.notes)
+
+
+# Samples whose every record is, rightly, no event: failed sign-ins (errorCode
+# 50140) and Okta session and policy events, which are not app use.
+NO_EVENTS = {"sso/azure_signin", "sso/azure_signin_categories", "sso/okta"}
+
+
+def test_sso_samples_parse_and_agree() -> None:
+    results = _conformance().run(CORPUS, "sso")
+    assert results, "no corpus folder was mapped to a format"
+    for r in results:
+        assert r.rejected == 0, (r.folder, r.notes)
+        if r.folder in NO_EVENTS:
+            assert r.parsed == 0 and r.ignored == r.records, r.folder
+        else:
+            assert r.parsed > 0, r.folder
+        if r.percent is not None:
+            assert r.percent == 100.0, (r.folder, r.notes)

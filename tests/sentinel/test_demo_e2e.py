@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sentinel.cli import main
-from sentinel.demo import PLANTED, PRODUCTS
+from sentinel.demo import PLANTED, PLANTED_SSO, PRODUCTS
 
 
 def scan_json(cfg: Path) -> dict:  # type: ignore[type-arg]
@@ -26,16 +26,41 @@ def test_demo_scan_names_the_planted_problems(tmp_path: Path) -> None:
     by_rule: dict[str, set[str]] = {}
     for f in out["findings"]:
         by_rule.setdefault(f["rule"], set()).add(f["product"])
-    for name in PLANTED["unvetted"]:
+    # Known apps not in the catalog are unvetted_app; the unknown domain is
+    # unknown_domain (pending triage).
+    apps = [n for n in PLANTED["unvetted"] if "." not in n]
+    domains = [n for n in PLANTED["unvetted"] if "." in n]
+    for name in apps:
         assert any(name in p for p in by_rule["unvetted_app"]), (name, by_rule)
+    assert by_rule["unknown_domain"] == set(domains), by_rule["unknown_domain"]
     assert set(PLANTED["denied"]) <= by_rule["denied_app"]
     assert set(PLANTED["contract_expired"]) <= by_rule["contract_expired"]
     # Nothing else: infrastructure noise and approved apps are never "unvetted".
-    assert all(any(name in p for name in PLANTED["unvetted"]) for p in by_rule["unvetted_app"]), \
+    assert all(any(name in p for name in apps) for p in by_rule["unvetted_app"]), \
         by_rule["unvetted_app"]
     catalog_names = {p[0] for p in PRODUCTS}
     assert not by_rule["unvetted_app"] & catalog_names
+    # The catalog's own gaps: a product in review in use, approved ones without a DPA.
+    assert by_rule["pending_review"] == {"Wayground"}
+    assert by_rule["no_contract"] == {"Scratch", "Wikipedia"}
+    # A week of logs is no baseline: no app counts as new.
+    assert "new_app" not in by_rule
+    assert all(f["state"] == "open" and f["explanation"].startswith(f["severity"] + ": ")
+               for f in out["findings"])
+    # The Google Workspace token log raises exactly the planted SSO findings,
+    # naming the scopes; the app revoked by all, and the approved apps within
+    # their allowed data, raise nothing.
+    sso = {r: by_rule.get(r, set()) for r in PLANTED_SSO}
+    assert sso == {r: set(names) for r, names in PLANTED_SSO.items()}, sso
+    explained = {(f["rule"], f["product"]): f["explanation"] for f in out["findings"]}
+    assert "drive" in explained[("unvetted_grant", "QuizWhiz Pro")]
+    assert "gmail.readonly" in explained[("unvetted_grant", "EssayGenie AI")]
+    assert "drive (files)" in explained[("scope_drift", "Kahoot!")]
+    assert explained[("unvetted_grant", "QuizWhiz Pro")].startswith("high: OAuth grant with")
+    assert "student accounts" in explained[("unvetted_grant", "EssayGenie AI")]
+    assert not any("PDF Merger" in p for ps in by_rule.values() for p in ps)
     formats = {i["path"].rsplit("/", 1)[-1]: i for i in out["inputs"]}
+    assert formats["token.ndjson"]["format"] == "gws_token"
     assert formats["access.log"]["format"] == "squid"
     assert formats["queries.log.6.gz"]["rejected"] == 4
     assert formats["access.log"]["rejected"] == 2
@@ -50,6 +75,19 @@ def test_demo_scan_names_the_planted_problems(tmp_path: Path) -> None:
         [(f["rule"], f["subject"], f["events"], f["clients"]) for f in out["findings"]]
     html = (tmp_path / "report.html").read_text()
     assert "Blooket" in html and "10.1" not in html.split("<h2>Inputs</h2>")[0]
+    # The work queue: resolving TikTok as blocked holds over a re-evaluation,
+    # since no use follows the resolution.
+    run = CliRunner()
+    listed = json.loads(run.invoke(main, ["-c", str(cfg), "findings", "list", "--format",
+                                          "json"]).stdout)
+    assert sorted(f["id"] for f in listed) == sorted(f["id"] for f in out["findings"])
+    tiktok = next(f["id"] for f in listed if f["rule"] == "denied_app")
+    res = run.invoke(main, ["-c", str(cfg), "findings", "resolve", str(tiktok), "--as",
+                            "blocked", "--reason", "blocked at the filter"])
+    assert res.exit_code == 0, res.output
+    assert run.invoke(main, ["-c", str(cfg), "report"]).exit_code == 0
+    res = run.invoke(main, ["-c", str(cfg), "findings", "list", "--state", "resolved"])
+    assert "TikTok" in res.output and "resolved (blocked)" in res.output, res.output
 
 
 def test_demo_is_deterministic(tmp_path: Path) -> None:
@@ -84,7 +122,8 @@ def test_demo_dns_variants_give_the_same_findings(tmp_path: Path) -> None:
                                         "--days", "2", "--end", "2026-11-27", "--dns-format", fmt])
         assert res.exit_code == 0, res.output
         out = scan_json(tmp_path / fmt / "sentinel.toml")
-        dns = [i for i in out["inputs"] if i["format"] not in ("squid", "fortigate", "lightspeed_csv")]
+        dns = [i for i in out["inputs"]
+                   if i["format"] not in ("squid", "fortigate", "lightspeed_csv", "gws_token")]
         assert {i["format"] for i in dns} == {fmt}
         parsed = sum(i["parsed"] for i in dns)
         findings = sorted((f["rule"], f["subject"], f["clients"]) for f in out["findings"])
