@@ -136,6 +136,59 @@ def generate_fortigate(path: Path, lines: int) -> None:
                   for i, ev in enumerate(_web(lines))))
 
 
+TOKEN_APPS = 400
+
+
+def generate_gws_token(path: Path, size: int) -> int:
+    """A Google Workspace token export (NDJSON, one activity per line) of about
+    ``size`` bytes: API ``request`` events (most of a real token log), with
+    ``authorize`` events (30%) and ``revoke`` events (5%) of 400 apps by 20,000
+    accounts, with realistic scope lists. Returns its line count."""
+    import json
+
+    rng = random.Random(5)
+    g = "https://www.googleapis.com/auth/"
+    pool = ["openid", g + "userinfo.email", g + "userinfo.profile", g + "drive", g + "drive.file",
+            g + "gmail.readonly", g + "calendar.readonly", g + "classroom.courses.readonly",
+            g + "classroom.rosters.readonly", g + "classroom.coursework.students",
+            g + "admin.directory.user.readonly", g + "spreadsheets", g + "forms.body"]
+    apps = [(f"{100000000000 + i * 7919}-{i:06x}bench.apps.googleusercontent.com", f"Bench App {i}",
+             json.dumps(sorted(rng.sample(pool, rng.randrange(2, 7)))))
+            for i in range(TOKEN_APPS)]
+    start = 1_795_939_200
+    lines = 0
+    written = 0
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as fh:
+        while written < size:
+            i = lines
+            cid, name, scopes = apps[int(rng.paretovariate(1.1)) % TOKEN_APPS]
+            r = rng.random()
+            ev = "authorize" if r < 0.30 else "revoke" if r < 0.35 else "request"
+            user = f"u{rng.randrange(20_000):05d}@students.bench.example"
+            ts = start + i * 7 * 86_400 // 1_500_000
+            stamp = dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + \
+                f".{i % 1000:03d}Z"
+            params = (f'{{"name":"client_id","value":"{cid}"}},{{"name":"app_name","value":'
+                      f'"{name}"}},{{"name":"client_type","value":"WEB"}}')
+            if ev == "request":
+                params += ',{"name":"method_name","value":"drive.files.list"},' \
+                          '{"name":"num_response_bytes","intValue":"4096"}'
+            else:
+                params += f',{{"name":"scope","multiValue":{scopes}}}'
+            line = (f'{{"kind":"admin#reports#activity","id":{{"time":"{stamp}",'
+                    f'"uniqueQualifier":"{i}","applicationName":"token","customerId":"C0bench"}},'
+                    f'"etag":"\\"bench/{i}\\"","actor":{{"callerType":"USER","email":"{user}",'
+                    f'"profileId":"{i + 1000}"}},"ipAddress":"10.{10 + i % 6}.{i % 64}.{i % 250 + 2}",'
+                    f'"events":[{{"type":"auth","name":"{ev}","parameters":[{params}]}}]}}\n')
+            fh.write(line)
+            written += len(line)
+            lines += 1
+    tmp.rename(path)
+    path.with_suffix(".lines").write_text(str(lines))
+    return lines
+
+
 def generate_pcap(path: Path, packets: int) -> None:
     from collectors.dns import pcap
     from collectors.event import Event
@@ -250,12 +303,16 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=2_000_000, help="pcap DNS query packets")
     ap.add_argument("--web", type=int, default=5_000_000, help="Squid lines")
     ap.add_argument("--kv", type=int, default=1_000_000, help="FortiGate lines")
-    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate")
+    ap.add_argument("--token-mib", type=int, default=1024,
+                    help="Google Workspace token export size (MiB)")
+    ap.add_argument("--hosts", type=int, default=200_000,
+                    help="unique hosts for the cold-classification run")
+    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate,gws_token,classify")
     args = ap.parse_args()
     only = set(args.only.split(","))
     OUT.mkdir(exist_ok=True)
 
-    def made(name: str, n: int, gen: Callable[[Path, int], None]) -> Path:
+    def made(name: str, n: int, gen: Callable[[Path, int], object]) -> Path:
         path = OUT / name
         if not path.exists():
             print(f"generating {path} ...", flush=True)
@@ -277,9 +334,17 @@ def main() -> None:
     if "fortigate" in only:
         run_format("fortigate", made(f"fortigate-{args.kv}.log", args.kv, generate_fortigate),
                    args.kv)
+    if "gws_token" in only:
+        path = made(f"gws-token-{args.token_mib}MiB.ndjson", args.token_mib << 20,
+                    generate_gws_token)
+        n = int(path.with_suffix(".lines").read_text())
+        run_format("gws_token", path, n, unit="events")
     if "pcap" in only:
         run_format("pcap", made(f"dns-{args.packets}.pcap", args.packets, generate_pcap),
                    args.packets, unit="packets")
+    if "classify" in only:
+        from classify_hosts import run_classify  # bench/classify_hosts.py
+        run_classify(args.hosts)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,24 @@ class Context:
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            self._matcher = Matcher(self.catalog, self.kb, tuple(self.settings.district.domains))
+            self._matcher = build_matcher(self.settings, self.catalog, self.kb)
         return self._matcher
+
+
+def build_matcher(settings: Settings, catalog: Catalog, kb: KnowledgeBase) -> Matcher:
+    """The matcher of a district: its catalog, the knowledge base, its own domains
+    and its ``[[lists]]`` (read at start-up by `load_settings`, cached since)."""
+    from catalog.kb import load_host_list
+
+    lists = []
+    for spec in settings.lists:
+        hl = load_host_list(spec.path, spec.name, spec.category, spec.format)
+        if hl.skipped:
+            line, reason = hl.samples[0]
+            log.warning("%s: %d lines skipped (not an entry), e.g. line %d: %s",
+                        hl.source, hl.skipped, line, reason)
+        lists.append(hl)
+    return Matcher(catalog, kb, tuple(settings.district.domains), tuple(lists))
 
 
 def open_context(settings: Settings) -> Context:
@@ -87,12 +103,9 @@ class ScanOutcome:
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
-    return {"rule": f.rule, "subject": f.subject, "product": f.product, "title": f.title,
-            "severity": f.severity, "state": f.state, "explanation": f.explanation,
-            "clients": f.clients, "students": f.students, "staff": f.staff, "sites": f.sites,
-            "populations": f.populations, "events": f.events,
-            "first_seen": f.first_seen.isoformat() if f.first_seen else None,
-            "last_seen": f.last_seen.isoformat() if f.last_seen else None}
+    from sentinel.lifecycle import finding_json as as_json
+
+    return as_json(f)
 
 
 def report_path(settings: Settings) -> Path:
@@ -100,7 +113,10 @@ def report_path(settings: Settings) -> Path:
 
 
 def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
-             progress: Any = None, today: dt.date | None = None) -> ScanOutcome:
+             progress: Any = None, today: dt.date | None = None,
+             actor: str | None = None) -> ScanOutcome:
+    from sentinel.audit import record_ingest
+
     t0 = time.perf_counter()
     # What the findings and the report need (knowledge base, matcher, the public
     # suffix list, the report template) is prepared in a thread while the logs
@@ -111,6 +127,7 @@ def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
         inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
     finally:
         warm.join()
+    record_ingest(ctx.store, inputs.inputs, actor)  # one ingest.run audit record per scan
     log.info("ingest: %.2f s", time.perf_counter() - t0)
     t0 = time.perf_counter()
     evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)

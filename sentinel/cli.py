@@ -212,5 +212,20 @@ class _progress:
             self.bar.__exit__(None, None, None)
 
 
+from sentinel.cli_audit import audit  # noqa: E402  (a command group of its own module)
+
+main.add_command(audit)
+from sentinel.cli_kb import kb  # noqa: E402  (a command group of its own module)
+
+main.add_command(kb)
+
+from sentinel.cli_evidence import evidence  # noqa: E402  (a command group of its own module)
+
+main.add_command(evidence)
+from sentinel.cli_findings import findings  # noqa: E402  (a command group of its own module)
+
+main.add_command(findings)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

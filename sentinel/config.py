@@ -75,6 +75,22 @@ class Source(_Model):
         return v
 
 
+class Account(_Model):
+    """A rule giving user accounts their population by name, for logs that
+    carry a user but no address on a district network (SSO and OAuth logs):
+    ``match`` is a shell-style pattern on the lower-cased account name."""
+
+    match: str
+    population: Population
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty pattern")
+        return v.strip().lower()
+
+
 class Storage(_Model):
     data_dir: Path = Path("sentinel-data")
     database_url: str | None = None
@@ -99,12 +115,45 @@ class Privacy(_Model):
 
 
 class Findings(_Model):
+    """Thresholds of the finding rules (`sentinel.findings`). Reach counts
+    distinct devices (client pseudonyms) over the window."""
+
     unvetted_min_clients: int = Field(default=3, ge=1)
-    """An app not in the catalog becomes a finding once this many clients use it."""
+    """``unvetted_app``: a known app (or SSO app) not in the catalog becomes a
+    finding once this many clients use it."""
     unvetted_min_events: int = Field(default=10, ge=1)
+    """...and once it has this many events (``unknown_domain`` too)."""
+    unknown_min_clients: int = Field(default=10, ge=1)
+    """``unknown_domain``: a registered domain neither the catalog nor the
+    knowledge base knows, used by this many clients, is raised for triage."""
+    review_min_clients: int = Field(default=1, ge=1)
+    """``pending_review``: a product still requested or in review, used by this many clients."""
+    denied_min_clients: int = Field(default=1, ge=1)
+    """``denied_app``: a denied or retired product used by this many clients."""
+    consent_min_students: int = Field(default=1, ge=1)
+    """``consent_required``: a parental-consent product used by this many student devices."""
+    contract_min_clients: int = Field(default=1, ge=1)
+    """``no_contract``, ``contract_expired``, ``contract_expiring``: an allowed
+    product used by this many clients."""
+    contract_warn_days: int = Field(default=60, ge=0)
+    """``contract_expiring``: a contract ending within this many days (from today)."""
+    new_app_days: int = Field(default=7, ge=1)
+    """``new_app``: an app whose first use in all stored usage is within the last this-many days."""
+    new_app_baseline_days: int = Field(default=7, ge=1)
+    """...raised only when the store holds this many days of usage before them
+    (without a history, every app would be new)."""
+    new_app_min_clients: int = Field(default=1, ge=1)
+    """``new_app``: used by this many clients."""
     window_days: int = Field(default=7, ge=1)
     """Findings look at the last this-many days of usage."""
     high_severity_clients: int = Field(default=50, ge=1)
+    """A finding reaching this many clients, a student counting twice, is one
+    step more severe."""
+    high_severity_schools: int = Field(default=4, ge=1)
+    """...and so is one reaching this many schools (sites)."""
+    high_severity_accounts: int = Field(default=20, ge=1)
+    """An OAuth grant held by this many accounts (a student counts twice) is one
+    step more severe than its scopes alone make it."""
 
 
 class Catalog(_Model):
@@ -129,18 +178,36 @@ class Ingest(_Model):
     """Use a format's compiled fast path where built (same results; false to rule it out)."""
 
 
+class AdminList(_Model):
+    """An admin's own domain list or hosts file, loaded as a named category
+    (``[[lists]]``; see `catalog.kb.load_host_list`)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    """Shown as the category of what it matches."""
+    path: Path
+    category: Literal["noise", "app"] = "noise"
+    """noise: matches are noise named by the list; app: each entry is an app."""
+    format: Literal["domains", "hosts"] = "domains"
+    """domains: one rule per line; hosts: hosts-file lines (``0.0.0.0 name``)."""
+
+
 class Settings(_Model):
     formats: list[dict[str, Any]] = []
     """Admin-defined log formats (``[[formats]]``: CSV, regex or JSON mappings;
     see `collectors.mapping`), usable by name in ``[[sources]]`` and ``--format``."""
     district: District = District()
     networks: list[Network] = []
+    accounts: list[Account] = []
+    """Populations by account name (first match wins); a match takes precedence
+    over the network's population for that account's name."""
     sources: list[Source] = []
     storage: Storage = Storage()
     privacy: Privacy = Privacy()
     findings: Findings = Findings()
     catalog: Catalog = Catalog()
     ingest: Ingest = Ingest()
+    lists: list[AdminList] = []
+    """Admin domain lists (``[[lists]]``), checked and loaded at start-up."""
     config_file: Path | None = None
 
     @property
@@ -216,7 +283,32 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
             raise ConfigError(reason or str(exc), file or "settings", key) from None
         register(fmts)
         _REGISTERED.update(f.name for f in fmts)
+    _check_matching(settings, file or "settings")
     return settings
+
+
+def _check_matching(settings: Settings, file: str) -> None:
+    """District domains are domain rules, and every admin list reads (a list is
+    cached while unchanged: the matcher gets it without reading it again)."""
+    if not (settings.district.domains or settings.lists):
+        return
+    from catalog.errors import CatalogError
+    from catalog.kb import load_host_list
+    from catalog.model import parse_domain_rule
+    for i, d in enumerate(settings.district.domains):
+        try:
+            parse_domain_rule(d)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file, f"district.domains.{i}") from None
+    names: set[str] = set()
+    for i, spec in enumerate(settings.lists):
+        if spec.name in names:
+            raise ConfigError(f"duplicate list name {spec.name!r}", file, f"lists.{i}.name")
+        names.add(spec.name)
+        try:
+            load_host_list(spec.path, spec.name, spec.category, spec.format)
+        except CatalogError as exc:
+            raise ConfigError(str(exc), file, f"lists.{i}.path") from None
 
 
 _REGISTERED: set[str] = set()
@@ -242,6 +334,6 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     cat = data.get("catalog")
     if isinstance(cat, dict) and isinstance(cat.get("path"), str):
         cat["path"] = str(base / cat["path"])
-    for src in data.get("sources", []) or []:
+    for src in [*(data.get("sources", []) or []), *(data.get("lists", []) or [])]:
         if isinstance(src, dict) and isinstance(src.get("path"), str):
             src["path"] = str(base / src["path"])

@@ -86,7 +86,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_MEMBER = 2 << 30
 """Members larger than this are not read by `verify_bundle` (2 GiB)."""
 MAX_AUDIT_LINE = 1 << 20
-UNVETTED_RULES = frozenset(("unvetted_app", "unvetted_grant"))
+UNVETTED_RULES = frozenset(("unvetted_app", "unvetted_grant", "unknown_domain"))
 PRODUCT_KINDS = ("district", "known", "unknown")
 """Match kinds summarised in usage_weekly.csv (noise, IP literals and invalid hosts are not)."""
 

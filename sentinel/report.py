@@ -17,6 +17,7 @@ from catalog.model import Catalog
 from collectors.event import DNS_OTHER
 from sentinel.config import Settings
 from sentinel.findings import Evaluation, Reach, list_findings, usage_by_subject, window
+from sentinel.lifecycle import ACTIVE
 from sentinel.store import Store
 from sentinel.store.models import Finding, IngestRun, UsageDaily
 from sentinel.textsafe import printable
@@ -101,14 +102,19 @@ def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None
         t.add_row(Text(printable(r.source, 60)), r.format, r.status, f"{r.lines_read:,}",
                   f"{r.parsed:,}", f"{r.ignored:,}", f"{r.rejected:,}")
     console.print(t)
-    t = Table(title=f"Findings ({len(data.findings)})", title_justify="left")
-    for col in ("severity", "rule", "subject", "clients", "students", "sites", "explanation"):
+    active = [f for f in data.findings if f.state in ACTIVE]
+    closed = len(data.findings) - len(active)
+    t = Table(title=f"Findings ({len(active)} to work on"
+                    + (f"; {closed} resolved or suppressed: sentinel findings list)" if closed
+                       else ")"), title_justify="left")
+    for col in ("id", "severity", "state", "rule", "subject", "tier", "clients", "students",
+                "sites", "explanation"):
         t.add_column(col)
-    for f in data.findings[:limit]:
+    for f in active[:limit]:
         style = {"high": "bold red", "medium": "yellow"}.get(f.severity, "")
-        t.add_row(Text(f.severity, style=style), f.rule, Text(printable(f.product or f.subject, 40)),
-                  str(f.clients), str(f.students), str(len(f.sites)),
-                  Text(printable(f.explanation, 90)))
+        t.add_row(str(f.id), Text(f.severity, style=style), f.state, f.rule,
+                  Text(printable(f.product or f.subject, 40)), f.tier, str(f.clients),
+                  str(f.students), str(len(f.sites)), Text(printable(f.explanation, 90)))
     console.print(t)
     t = Table(title="Apps in use", title_justify="left")
     for col in ("app", "catalog status", "contract", "clients", "students", "sites", "events"):

@@ -184,6 +184,57 @@ class Finding(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(TS)
     created_at: Mapped[dt.datetime] = mapped_column(TS)
     updated_at: Mapped[dt.datetime] = mapped_column(TS)
+    tier: Mapped[str] = mapped_column(String(32), default="dns")
+    """Strongest evidence of use (`sentinel.findings.TIERS`): dns, web, upload,
+    sso, oauth or oauth_high."""
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """How the severity was reached (score parts, reach, contract, scopes...)."""
+    resolution: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """When resolved: approved, blocked, removed, false_positive or cleared."""
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    suppressed_until: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    state_changed_at: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    state_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The reason given with the last transition (all of them: `FindingTransition`)."""
+
+
+class SsoApp(Base):
+    """An app seen in SSO or OAuth logs, keyed as its usage host is
+    (``sso:<app key>``): the app id, or ``name:<name>`` when a log has none."""
+
+    __tablename__ = "sso_apps"
+    app_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(255), default="")
+    app_name: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(64), default="")
+    """The format it was last seen in (gws_token, entra_audit, okta...)."""
+    first_seen: Mapped[dt.datetime] = mapped_column(TS)
+    last_seen: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class SsoGrant(Base):
+    """An OAuth grant of one account to one app: its scopes while active.
+
+    Kept as state, not per day: a revocation at or after the last grant
+    closes it; a later grant opens it again with the new scopes.
+    """
+
+    __tablename__ = "sso_grants"
+    app_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user: Mapped[str] = mapped_column(String(256), primary_key=True)
+    """Pseudonym (or the name, or '' by the population's identity policy)."""
+    site: Mapped[str] = mapped_column(String(128))
+    population: Mapped[str] = mapped_column(String(16))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    scopes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Live scope -> when last granted (POSIX seconds): the scopes granted after
+    the last revocation (capped)."""
+    grants: Mapped[int] = mapped_column(Integer, default=0)
+    revokes: Mapped[int] = mapped_column(Integer, default=0)
+    first_granted: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    last_granted: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    last_revoked: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
 class HostClass(Base):
@@ -196,3 +247,45 @@ class HostClass(Base):
     name: Mapped[str] = mapped_column(String(255))
     category: Mapped[str] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(255))
+
+
+class AuditRecord(Base):
+    """One link of the tamper-evident audit chain (`sentinel.audit`).
+
+    Append-only: no code path updates or deletes a row, and triggers created by
+    migration 0002 reject UPDATE and DELETE (and TRUNCATE on PostgreSQL).
+    """
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """1, 2, 3... with no gap: the head's seq plus one, under the chain lock."""
+    at: Mapped[dt.datetime] = mapped_column(TS, index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    """Canonical JSON text (sorted keys, no whitespace, ASCII only, no NaN)."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 (hex) of the canonical JSON of every other field and ``prev_hash``."""
+
+
+class FindingTransition(Base):
+    """One change of a finding's state: who, when, why (`sentinel.lifecycle`).
+
+    Written with the ``finding.transition`` audit record in the same
+    transaction; ``audit_seq`` points at it. ``from_state`` is None when the
+    finding was raised.
+    """
+
+    __tablename__ = "finding_transitions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(255))
+    from_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    suppressed_until: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)

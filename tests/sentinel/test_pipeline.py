@@ -152,7 +152,7 @@ def test_lookups_that_do_not_show_use_raise_no_findings(settings: Settings, stor
     old(p)
     settings = settings.model_copy(update={
         "ingest": settings.ingest.model_copy(update={"compiled": compiled}),
-        "findings": settings.findings.model_copy(update={"unvetted_min_clients": 2,
+        "findings": settings.findings.model_copy(update={"unknown_min_clients": 2,
                                                           "unvetted_min_events": 1})})
     scan(settings, store, [p])
     with store.session() as s:
