@@ -34,6 +34,9 @@ class ParseContext:
     day_zone: dt.tzinfo | None = None
     """Zone of the calendar days that folded tallies must not straddle (default ``tz``)."""
     max_line: int = 64 * 1024
+    upload_min_bytes: int = 10_240
+    """``ingest.upload_min_bytes``: a folder counting uploads itself applies the
+    pipeline's threshold (`sentinel.pipeline.Aggregator`)."""
 
 
 @dataclass(frozen=True)
