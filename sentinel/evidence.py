@@ -61,6 +61,7 @@ from sentinel.audit import (
     verify_records,
 )
 from sentinel.errors import SentinelError
+from sentinel.store import aware
 from sentinel.store.models import (
     AuditRecord,
     Finding,
@@ -249,14 +250,9 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    if t is not None and t.tzinfo is None:
-        return t.replace(tzinfo=dt.UTC)
-    return t
-
 
 def _time(t: dt.datetime | None) -> str:
-    t = _aware(t)
+    t = aware(t)
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t is not None else ""
 
 
@@ -276,7 +272,7 @@ def _findings(s: Session, t0: dt.datetime, t1: dt.datetime) -> list[Finding]:
     moved = set(s.scalars(select(t.finding_id).distinct().where(t.at >= t0, t.at < t1)))
     out = []
     for f in rows:
-        first, last, upd = _aware(f.first_seen), _aware(f.last_seen), _aware(f.updated_at)
+        first, last, upd = aware(f.first_seen), aware(f.last_seen), aware(f.updated_at)
         seen = first is not None and last is not None and first < t1 and last >= t0
         changed = f.id in moved or (upd is not None and t0 <= upd < t1)
         if seen or changed:
@@ -470,7 +466,7 @@ def _coverage(s: Session, settings: Any, start: dt.date, end: dt.date) -> list[C
     for source, fmt, kind, first, last in s.execute(
             select(r.source, r.format, r.kind, r.first_event, r.last_event)
             .where(r.first_event.is_not(None), r.last_event.is_not(None))):
-        f, lst = _aware(first), _aware(last)
+        f, lst = aware(first), aware(last)
         assert f is not None and lst is not None
         key = (_logical_source(source, patterns), fmt, kind)
         spans.setdefault(key, []).append((f.astimezone(tz).date(), lst.astimezone(tz).date()))

@@ -57,8 +57,8 @@ from catalog.sso import AppMatcher
 from collectors.event import DNS_OTHER
 from sentinel.config import Findings, Settings
 from sentinel.grants import GrantGroup, grant_findings, group_grants, short_scope
-from sentinel.lifecycle import Raised, aware, reconcile
-from sentinel.store import Store
+from sentinel.lifecycle import Raised, reconcile
+from sentinel.store import Store, aware
 from sentinel.store.models import Finding, HostClass, SsoApp, UsageDaily
 
 SEVERITIES = ("low", "medium", "high")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from catalog.model import Catalog, Product, Vetting
 from catalog.scopes import classify_scope
 from catalog.sso import AppMatcher
+from sentinel.store import aware
 from sentinel.store.models import SsoApp, SsoGrant
 
 RISK_ORDER = {"low": 0, "unknown": 1, "medium": 1, "high": 2}
@@ -109,18 +110,13 @@ def group_grants(s: Session, apps: AppMatcher) -> list[GrantGroup]:
             grp.sites.add(g.site)
         for sc in g.scopes:
             grp.scopes[sc] = grp.scopes.get(sc, 0) + 1
-        fg, lg = _aware(g.first_granted), _aware(g.last_granted)
+        fg, lg = aware(g.first_granted), aware(g.last_granted)
         if fg is not None and (grp.first_granted is None or fg < grp.first_granted):
             grp.first_granted = fg
         if lg is not None and (grp.last_granted is None or lg > grp.last_granted):
             grp.last_granted = lg
     return sorted(groups.values(), key=lambda g: (-g.active, g.subject))
 
-
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    if t is not None and t.tzinfo is None:
-        return t.replace(tzinfo=dt.UTC)
-    return t
 
 
 def _accounts(g: GrantGroup) -> str:

@@ -48,7 +48,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from sentinel.errors import SentinelError
-from sentinel.store import Store
+from sentinel.store import Store, aware
 from sentinel.store.models import Finding, FindingTransition
 
 STATES = ("open", "acknowledged", "vetting_requested", "resolved", "suppressed")
@@ -99,12 +99,6 @@ class Raised:
     def key(self) -> tuple[str, str]:
         return str(self.fields["rule"]), str(self.fields["subject"])
 
-
-def aware(t: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives stored times back naive: they are UTC."""
-    if t is not None and t.tzinfo is None:
-        return t.replace(tzinfo=dt.UTC)
-    return t
 
 
 def stamp(t: dt.datetime | None) -> str:

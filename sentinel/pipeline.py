@@ -29,7 +29,7 @@ from collectors.registry import LogFormat, ParseContext, detect_file, get_format
 from sentinel.config import Settings, _zone
 from sentinel.errors import ConfigError
 from sentinel.privacy import Identities, load_or_create_key
-from sentinel.store import Store
+from sentinel.store import Store, aware
 from sentinel.store.models import (
     Checkpoint,
     IngestRun,
@@ -769,11 +769,11 @@ def _upsert_apps(s: Session, apps: list[AppRow], source: str) -> None:
                 s.add(SsoApp(app_key=r.app_key, app_id=r.app_id[:255], app_name=r.app_name[:255],
                              source=source, first_seen=first, last_seen=last))
                 continue
-            if last >= _aware(row.last_seen):
+            if last >= aware(row.last_seen):
                 row.last_seen = last
                 row.app_name = r.app_name[:255] or row.app_name
                 row.source = source
-            if first < _aware(row.first_seen):
+            if first < aware(row.first_seen):
                 row.first_seen = first
 
 
@@ -812,12 +812,8 @@ def _upsert_grants(s: Session, grants: list[GrantRow]) -> None:
                                       t.c.user == bindparam("k_user")), old)
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
 def _ts(t: dt.datetime | None) -> float | None:
-    return None if t is None else _aware(t).timestamp()
+    return None if t is None else aware(t).timestamp()
 
 
 def _upsert_urls(s: Session, urls: dict[tuple[dt.date, str, str], int]) -> None:

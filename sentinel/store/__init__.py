@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql
@@ -47,6 +47,17 @@ def alembic_config(connection: Connection | None = None) -> Any:
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
+
+
+@overload
+def aware(t: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(t: None) -> None: ...
+def aware(t: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime: SQLite gives them back naive."""
+    if t is not None and t.tzinfo is None:
+        return t.replace(tzinfo=dt.UTC)
+    return t
 
 
 class Store:
