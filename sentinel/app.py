@@ -133,16 +133,17 @@ def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
     evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher, today)
     log.info("findings: %.2f s", time.perf_counter() - t0)
     t0 = time.perf_counter()
-    outcome = regenerate_report(ctx, today, evaluation)  # the report holds every finding
+    outcome = regenerate_report(ctx, today, evaluation, actor)  # the report holds every finding
     log.info("report: %.2f s", time.perf_counter() - t0)
     outcome.inputs = inputs.inputs
     return outcome
 
 
 def regenerate_report(ctx: Context, today: dt.date | None = None,
-                      evaluation: Evaluation | None = None) -> ScanOutcome:
+                      evaluation: Evaluation | None = None,
+                      actor: str | None = None) -> ScanOutcome:
     data = build_report(ctx.settings, ctx.store, ctx.catalog, today, evaluation)
-    html = write_html(data, report_path(ctx.settings))
+    html = write_html(data, report_path(ctx.settings), ctx.store, actor)
     apps = [{"app": p.reach.name, "id": p.reach.subject, "match": p.reach.match_kind,
              "status": p.status, "clients": p.reach.clients, "students": p.reach.students,
              "sites": p.reach.sites, "events": p.reach.events} for p in data.products]

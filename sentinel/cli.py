@@ -159,7 +159,7 @@ def report(obj: Obj, output: Path | None) -> None:
     ctx = open_context(obj.settings)
     evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher)
     data = build_report(ctx.settings, ctx.store, ctx.catalog, evaluation=evaluation)
-    path = write_html(data, output or ctx.settings.storage.data_dir / "report.html")
+    path = write_html(data, output or ctx.settings.storage.data_dir / "report.html", ctx.store)
     console = Console()
     render_terminal(data, console)
     console.print(f"HTML report: {path}")

@@ -614,7 +614,7 @@ def write_unit(store: Store, st: Start, unit: Unit) -> None:
         if unit.apps:
             _upsert_apps(s, unit.apps, st.fmt.name)
         if unit.grants:
-            _upsert_grants(s, unit.grants)
+            _upsert_grants(store, s, unit.grants)
         cp_obj = s.get(Checkpoint, st.cp_id) if st.cp_id else None
         if cp_obj is None:
             cp_obj = Checkpoint(fingerprint=ident.fingerprint, fp_len=ident.fp_len,
@@ -777,43 +777,19 @@ def _upsert_apps(s: Session, apps: list[AppRow], source: str) -> None:
                 row.first_seen = first
 
 
-def _upsert_grants(s: Session, grants: list[GrantRow]) -> None:
+def _upsert_grants(store: Store, s: Session, grants: list[GrantRow]) -> None:
     """Merge the unit's grants into the stored ones (same transaction as the
-    checkpoint, so a re-read never counts a grant twice). Core statements:
-    a unit may carry a hundred thousand grants."""
-    from sqlalchemy import bindparam, insert, select, tuple_, update
-    t: Any = SsoGrant.__table__
-    for i in range(0, len(grants), 500):
-        chunk = grants[i:i + 500]
-        have = {(r.app_key, r.user): r for r in s.execute(select(t).where(
-            tuple_(t.c.app_key, t.c.user).in_([(g.app_key, g.user) for g in chunk])))}
-        new: list[dict[str, Any]] = []
-        old: list[dict[str, Any]] = []
-        for g in chunk:
-            row = have.get((g.app_key, g.user))
-            if row is not None:
-                g = merge_grants(GrantRow(
-                    row.app_key, row.user, row.site, row.population, row.client,
-                    dict(row.scopes), row.grants, row.revokes, _ts(row.first_granted),
-                    _ts(row.last_granted), _ts(row.last_revoked)), g)
-            values = {"site": g.site, "population": g.population, "client": g.client,
-                      "scopes": dict(sorted(g.scopes.items())), "grants": g.grants,
-                      "revokes": g.revokes, "first_granted": _utc(g.first_granted),
-                      "last_granted": _utc(g.last_granted), "last_revoked": _utc(g.last_revoked),
-                      "active": g.active}
-            if row is None:
-                new.append({"app_key": g.app_key, "user": g.user, **values})
-            else:
-                old.append({"k_app": g.app_key, "k_user": g.user, **values})
-        if new:
-            s.execute(insert(t), new)
-        if old:
-            s.execute(update(t).where(t.c.app_key == bindparam("k_app"),
-                                      t.c.user == bindparam("k_user")), old)
-
-
-def _ts(t: dt.datetime | None) -> float | None:
-    return None if t is None else aware(t).timestamp()
+    checkpoint, so a re-read never counts a grant twice): read the stored
+    ones, merge here, write them back whole."""
+    have = {(r[0], r[1]): GrantRow(*r) for r in store.read_grants(
+        s, [(g.app_key, g.user) for g in grants])}
+    out = []
+    for g in grants:
+        old = have.get((g.app_key, g.user))
+        if old is not None:
+            g = merge_grants(old, g)
+        out.append((*g, g.active))
+    store.write_grants(s, out)
 
 
 def _upsert_urls(s: Session, urls: dict[tuple[dt.date, str, str], int]) -> None:

@@ -44,6 +44,9 @@ class ReportData:
     other_lookups: int = 0
     """DNS lookups that do not show use (PTR, TXT, SRV...): counted, never findings."""
     noise: list[Reach] = field(default_factory=list)
+    chain_head: str = ""
+    """The audit chain's head (``SEQ:HASH``) when the report was built: the
+    checkpoint `sentinel audit verify --checkpoint` checks truncation against."""
 
     @property
     def total_events(self) -> int:
@@ -58,7 +61,10 @@ def build_report(settings: Settings, store: Store, catalog: Catalog,
                  today: dt.date | None = None, evaluation: Evaluation | None = None) -> ReportData:
     """The report's data; from ``evaluation`` when the caller has just run one."""
     today = today or dt.date.today()
+    from sentinel.audit import head
+
     data = ReportData(settings.district.name, dt.datetime.now(dt.UTC), None, None)
+    data.chain_head = str(head(store))
     data.findings = list_findings(store)
     with store.session() as s:
         latest = (select(IngestRun.source, func.max(IngestRun.id)).group_by(IngestRun.source))
@@ -145,7 +151,22 @@ def render_html(data: ReportData) -> str:
     return template().render(d=data, version=sentinel.__version__)
 
 
-def write_html(data: ReportData, path: Path) -> Path:
+def write_html(data: ReportData, path: Path, store: Store | None = None,
+               actor: str | None = None) -> Path:
+    """Write the report; with ``store``, record it in the audit chain
+    (``report.generate``: the file's SHA-256, the period and the chain head it
+    shows)."""
+    import hashlib
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(data), encoding="utf-8")
+    text = render_html(data)
+    path.write_text(text, encoding="utf-8")
+    if store is not None:
+        from sentinel.audit import append, default_actor
+        with store.session() as s:
+            append(s, actor or default_actor(), "report.generate", path.name, {
+                "path": str(path), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "period": [str(data.start) if data.start else None,
+                           str(data.end) if data.end else None],
+                "chain_head": data.chain_head, "findings": len(data.findings)})
     return path

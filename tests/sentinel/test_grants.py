@@ -12,6 +12,7 @@ from collectors.event import Event
 from sentinel.config import load_settings
 from sentinel.pipeline import Aggregator, GrantRow, merge_grants, sso_app_key
 from sentinel.privacy import Identities
+from sentinel.store import Store
 
 SCOPES = ("openid", "email", "drive", "gmail.readonly", "classroom.rosters")
 KEY = b"k" * 32
@@ -109,3 +110,41 @@ def test_account_population_by_name_overrides_the_network(tmp_path: Path) -> Non
     assert user.startswith("u_") and "kid" not in user.lower()
     assert ids.resolve("10.0.0.5", "teacher@d.example")[1:] == ("staff", "10.0.0.5",
                                                                  "teacher@d.example")
+
+
+def test_grants_merge_in_the_store_across_units(store: Store) -> None:
+    """Three commits of one account's grant: stored, merged, closed, re-opened;
+    the times and scopes survive the store exactly (both backends)."""
+    from sentinel.pipeline import _upsert_grants
+    from sentinel.store.models import SsoGrant
+
+    ids = _ids()
+    units = [
+        [_ev(1_795_939_200.25, "grant", ("drive", "openid"))],
+        [_ev(1_795_939_300.5, "grant", ("gmail.readonly",)), _ev(1_795_939_250.0, "revoke")],
+        [_ev(1_795_939_400.75, "grant", ("openid",))],
+    ]
+    want = [({"drive": 1_795_939_200.25, "openid": 1_795_939_200.25}, True),
+            ({"gmail.readonly": 1_795_939_300.5}, True),
+            ({"gmail.readonly": 1_795_939_300.5, "openid": 1_795_939_400.75}, True)]
+    for events, (scopes, active) in zip(units, want, strict=True):
+        agg = Aggregator(dt.UTC)
+        agg.add(events)
+        grants, _ = agg.flush_grants(ids)
+        with store.session() as s:
+            _upsert_grants(store, s, grants)
+        with store.session() as s:
+            row = s.get(SsoGrant, (grants[0].app_key, grants[0].user))
+            assert row is not None
+            assert (dict(row.scopes), row.active) == (scopes, active)
+    with store.session() as s:
+        (got,) = store.read_grants(s, [(grants[0].app_key, grants[0].user)])
+    assert got[6:] == (3, 1, 1_795_939_200.25, 1_795_939_400.75, 1_795_939_250.0)
+    # A revocation after everything closes it and drops every scope.
+    agg = Aggregator(dt.UTC)
+    agg.add([_ev(1_795_939_500.0, "revoke")])
+    with store.session() as s:
+        _upsert_grants(store, s, agg.flush_grants(ids)[0])
+    with store.session() as s:
+        row = s.get(SsoGrant, (grants[0].app_key, grants[0].user))
+        assert row is not None and row.active is False and dict(row.scopes) == {}
