@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""Compiled folds: DNS log lines straight into per-day (client, host) counts.
+"""Compiled folds: DNS and proxy log lines straight into per-day usage counts.
 
 Each kernel takes only the lines it is sure of in its format's common layout
 and hands every other line back by index, for the Python parser, which stays
@@ -7,9 +7,12 @@ the reference: a fold must give exactly what parsing line by line and
 aggregating gives (tests/collectors/test_fold.py checks each with Hypothesis).
 
 `Kernel` holds what every format shares: per-day buckets (dict of key bytes ->
-slot), the slot arrays (count, first and last time in microseconds), the key
-(client, a space, the lower-cased name, and a 0x01 byte when the query type
-does not show use), the host check and the drain. Subclasses parse lines.
+slot), the slot arrays (count, first and last time, in microseconds unless a
+kernel sets ``per_second``), the key (client, a space, the lower-cased name,
+and a 0x01 byte when the query type does not show use), the host check and the
+drain. Proxy kernels key on client, user and host, and also count blocks, bytes
+each way and uploads. Subclasses parse lines; `KVKernel` reads ``key=value``
+bodies for FortiGate and Sophos.
 
 Input is hostile: every read is bounded by the line's length, names are copied
 into a fixed buffer only after their length is checked, and the only things
@@ -19,9 +22,9 @@ stored are counts and times.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.object cimport PyObject
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memset
 
 cdef enum:
     KEY_MAX = 2048
@@ -80,12 +83,56 @@ cdef inline bint _use_qtype(const char *t, Py_ssize_t n) noexcept nogil:
             or (n == 5 and (memcmp(t, b"HTTPS", 5) == 0 or memcmp(t, b"CNAME", 5) == 0)))
 
 
+cdef int _url_host(const char *s, Py_ssize_t a, Py_ssize_t b, bint connect, Py_ssize_t *h0,
+                   Py_ssize_t *h1) noexcept nogil:
+    """The host in the URL ``s[a:b]`` (a CONNECT authority when ``connect``) by
+    `collectors.hosts.url_host`'s rule, as ``s[h0:h1]``; 0 when it is left to the
+    parser (userinfo, a bracketed literal, several colons). A scheme is the
+    text before the first ':' within 16 characters, before any '/', followed
+    by "//"."""
+    cdef Py_ssize_t x0 = a, x1 = b, i, j, colons = 0
+    cdef const char *hit
+    if not connect:
+        hit = <const char *>memchr(s + a, b':', b - a)
+        j = -1 if hit == NULL else hit - s
+        if (j > a and j - a < 16 and j + 2 < b and s[j + 1] == b'/' and s[j + 2] == b'/'
+                and memchr(s + a, b'/', j - a) == NULL):
+            x0 = j + 3
+        elif b - a >= 2 and s[a] == b'/' and s[a + 1] == b'/':
+            x0 = a + 2
+        x1 = x0
+        while x1 < b and s[x1] != b'/' and s[x1] != b'?' and s[x1] != b'#':
+            x1 += 1
+        for i in range(x0, x1):
+            if s[i] == b'@':
+                return 0  # userinfo: the parser's rsplit rule
+    j = -1
+    for i in range(x0, x1):
+        if s[i] == b':':
+            colons += 1
+            j = i
+        elif s[i] == b'[':
+            return 0
+    if colons == 1:
+        x1 = j
+    elif colons > 1:
+        return 0
+    h0[0] = x0
+    h1[0] = x1
+    return 1
+
+
 cdef class Kernel:
     cdef int64_t *counts
     cdef int64_t *first
     cdef int64_t *last
     cdef int64_t *blocked
     cdef int64_t *bytes_in
+    cdef int64_t *bytes_out
+    cdef int64_t *uploads
+    cdef object per_second
+    """Time units per second of the stamps given to `_add` (a Python int: drain
+    divides exactly, as the line parsers' ``int / int`` does)."""
     cdef public bint with_user
     """Keys carry a user (client SP user SP name) and slots count blocks and bytes."""
     cdef Py_ssize_t size, cap
@@ -123,6 +170,8 @@ cdef class Kernel:
         self.size = 0
         self.cap = 0
         self.counts = self.first = self.last = self.blocked = self.bytes_in = NULL
+        self.bytes_out = self.uploads = NULL
+        self.per_second = 1000000
         self.with_user = False
 
     def __dealloc__(self):
@@ -131,6 +180,8 @@ cdef class Kernel:
         free(self.last)
         free(self.blocked)
         free(self.bytes_in)
+        free(self.bytes_out)
+        free(self.uploads)
 
     @property
     def keys(self):
@@ -158,6 +209,14 @@ cdef class Kernel:
         if c == NULL:
             raise MemoryError()
         self.bytes_in = c
+        c = <int64_t *>realloc(self.bytes_out, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.bytes_out = c
+        c = <int64_t *>realloc(self.uploads, cap * sizeof(int64_t))
+        if c == NULL:
+            raise MemoryError()
+        self.uploads = c
         self.cap = cap
         return 0
 
@@ -211,10 +270,13 @@ cdef class Kernel:
 
     cdef int _add(self, const char *client, Py_ssize_t clen, const char *name, Py_ssize_t nlen,
                   int64_t us, bint other, const char *user=NULL, Py_ssize_t ulen=0,
-                  bint is_blocked=False, int64_t size=0) except -1:
+                  bint is_blocked=False, int64_t size=0, int64_t out_size=0,
+                  bint upload=False) except -1:
         """Count one event; 0 (not taken) when the client, user or name is not plain.
 
-        A blocked event counts as an attempt: no bytes (the pipeline's rule)."""
+        ``size``/``out_size``: bytes received/sent by the client; ``upload``: the
+        request is an upload by `sentinel.pipeline.Aggregator`'s rule. A blocked
+        event counts as an attempt: no bytes, no upload (the pipeline's rule)."""
         cdef Py_ssize_t k, i, slot, n0
         cdef char c
         cdef PyObject *got
@@ -275,6 +337,8 @@ cdef class Kernel:
             self.last[slot] = us
             self.blocked[slot] = 1 if is_blocked else 0
             self.bytes_in[slot] = 0 if is_blocked else size
+            self.bytes_out[slot] = 0 if is_blocked else out_size
+            self.uploads[slot] = 1 if upload and not is_blocked else 0
             PyDict_SetItem(self.cur, key, slot)
         else:
             slot = <Py_ssize_t><object>got
@@ -287,6 +351,9 @@ cdef class Kernel:
                 self.blocked[slot] += 1
             else:
                 self.bytes_in[slot] += size
+                self.bytes_out[slot] += out_size
+                if upload:
+                    self.uploads[slot] += 1
         return 1
 
     def set_client_check(self, client_ok):
@@ -301,6 +368,8 @@ cdef class Kernel:
         cdef const char *k
         new = tuple.__new__
         other_kind = "dns-other"
+        exact = self.per_second != 1000000
+        scale = self.per_second
         out = []
         for b in range(len(self.buckets)):
             d = self.buckets[b]
@@ -325,9 +394,15 @@ cdef class Kernel:
                 host = self.hosts.get(name)
                 if host is None:
                     raise KeyError(name)
+                if exact:  # Python ints: correctly rounded, beyond 2**53 too
+                    first = <object>self.first[slot] / scale
+                    last = <object>self.last[slot] / scale
+                else:
+                    first = self.first[slot] / 1e6
+                    last = self.last[slot] / 1e6
                 out.append(new(tally, (day, this_kind, client, user, host, self.counts[slot],
-                                       self.first[slot] / 1e6, self.last[slot] / 1e6,
-                                       self.blocked[slot], self.bytes_in[slot], 0, 0)))
+                                       first, last, self.blocked[slot], self.bytes_in[slot],
+                                       self.bytes_out[slot], self.uploads[slot])))
             d.clear()
         self.size = 0
         return out
@@ -588,7 +663,7 @@ cdef class SquidKernel(Kernel):
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t starts[10]
         cdef Py_ssize_t ends[10]
-        cdef Py_ssize_t f = 0, i = 0, j, a, b, slash, h0, h1, colons, ulen
+        cdef Py_ssize_t f = 0, i = 0, j, a, b, slash, h0, h1, ulen
         cdef char c
         cdef int64_t sec, us, minute, size = 0
         cdef int status = 0
@@ -652,33 +727,8 @@ cdef class SquidKernel(Kernel):
             return IGNORED
         if status == 407 and denied:
             return IGNORED
-        # the host, by collectors.hosts.url_host's rule: a scheme is the text before
-        # the first ':' within 16 characters, before any '/', followed by "//"
-        h0, h1 = a, b
-        if not connect:
-            hit = <const char *>memchr(s + a, b':', b - a)
-            j = -1 if hit == NULL else hit - s
-            if (j > a and j - a < 16 and j + 2 < b and s[j + 1] == b'/' and s[j + 2] == b'/'
-                    and memchr(s + a, b'/', j - a) == NULL):
-                h0 = j + 3
-            elif b - a >= 2 and s[a] == b'/' and s[a + 1] == b'/':
-                h0 = a + 2
-            h1 = h0
-            while h1 < b and s[h1] != b'/' and s[h1] != b'?' and s[h1] != b'#':
-                h1 += 1
-            for i in range(h0, h1):
-                if s[i] == b'@':
-                    return 0  # userinfo: the parser's rsplit rule
-        colons = 0
-        for i in range(h0, h1):
-            if s[i] == b':':
-                colons += 1
-                j = i
-            elif s[i] == b'[':
-                return 0
-        if colons == 1:
-            h1 = j
-        elif colons > 1:
+        # the host, by collectors.hosts.url_host's rule
+        if not _url_host(s, a, b, connect, &h0, &h1):
             return 0
         # USER: "-" is none; %-escapes go to the parser
         a, b = starts[7], ends[7]
@@ -760,3 +810,593 @@ def split_kv(str text):
             d[key] = value
             last = key
     return d if d else None
+
+
+cdef enum:
+    # the FortiGate fields the fold reads (collectors.proxy.fortigate.make_parser)
+    FG_TYPE, FG_SUBTYPE, FG_EVENTTIME, FG_SRCIP, FG_USER, FG_UNAUTHUSER, FG_HOSTNAME,
+    FG_DSTNAME, FG_DSTIP, FG_ACTION, FG_MSG, FG_HTTPMETHOD, FG_RAWDATA, FG_SENTBYTE,
+    FG_RCVDBYTE, FG_KEYS
+    KV_FOUND = 1
+    KV_BACKSLASH = 2  # a quoted value holding a backslash (maybe an escaped quote)
+
+cdef uint64_t ONES = 0x0101010101010101ULL
+cdef uint64_t HIGHS = 0x8080808080808080ULL
+
+
+cdef inline bint _plain_ascii(const char *s, Py_ssize_t n) noexcept nogil:
+    """Only printable ASCII and spaces: no byte a decoder could reject, no tab or
+    other character that ``str.isspace`` takes for a blank."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t x, bad = 0
+    while i + 8 <= n:
+        memcpy(&x, s + i, 8)
+        # a high bit set, or a byte below 0x20 (the classic "has less than" test)
+        bad |= (x | ((x - ONES * 0x20) & ~x)) & HIGHS
+        i += 8
+    while i < n:
+        bad |= <unsigned char>s[i] < 0x20 or <unsigned char>s[i] >= 0x80
+        i += 1
+    return bad == 0
+
+
+cdef inline bint _eq(const char *s, Py_ssize_t a, Py_ssize_t b, const char *lit,
+                     Py_ssize_t k) noexcept nogil:
+    return b - a == k and memcmp(s + a, lit, k) == 0
+
+
+cdef inline bint _no_user(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """fortigate._NO_USER: "", N/A, n/a, -."""
+    return (b == a or _eq(s, a, b, b"N/A", 3) or _eq(s, a, b, b"n/a", 3)
+            or _eq(s, a, b, b"-", 1))
+
+
+cdef inline bint _has_warning(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """``"warning" in text.lower()``, for ASCII text."""
+    cdef Py_ssize_t i, k
+    cdef const char *w = b"warning"
+    for i in range(a, b - 6):
+        for k in range(7):
+            if (s[i + k] | 0x20) != w[k]:
+                break
+        else:
+            return True
+    return False
+
+
+cdef inline int64_t _count(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """fortigate.to_int: 0 for an empty value, the number for up to 18 digits, -1
+    for anything else (a ParseError there, or too long to vouch for here)."""
+    cdef int64_t v = 0
+    cdef Py_ssize_t i
+    if b - a > 18:
+        return -1
+    for i in range(a, b):
+        if not _digit(s[i]):
+            return -1
+        v = v * 10 + _d(s[i])
+    return v
+
+
+cdef Py_ssize_t _kv_body(const char *s, Py_ssize_t n) noexcept nogil:
+    """Where `collectors.proxy.fortigate.kv_body` starts the body (past a <PRI>
+    and any header: the token holding the first "="); -1 when there is no "="."""
+    cdef Py_ssize_t i = 0, j, e, p
+    cdef const char *hit
+    if n > 1 and s[0] == b'<':
+        hit = <const char *>memchr(s + 1, b'>', min(n, 6) - 1)
+        if hit != NULL and hit - s > 1:
+            e = hit - s
+            for j in range(1, e):
+                if not _digit(s[j]):
+                    break
+            else:
+                i = e + 1
+    hit = <const char *>memchr(s + i, b'=', n - i) if i < n else NULL
+    if hit == NULL:
+        return -1
+    p = hit - s
+    while p > i and s[p - 1] != b' ':
+        p -= 1
+    return p
+
+
+cdef inline bint _upload_method(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """``text.upper() in sentinel.pipeline.UPLOAD_METHODS`` (POST, PUT, PATCH)."""
+    return ((b - a == 4 and (s[a] | 0x20) == b'p' and (s[a + 1] | 0x20) == b'o'
+             and (s[a + 2] | 0x20) == b's' and (s[a + 3] | 0x20) == b't')
+            or (b - a == 3 and (s[a] | 0x20) == b'p' and (s[a + 1] | 0x20) == b'u'
+                and (s[a + 2] | 0x20) == b't')
+            or (b - a == 5 and (s[a] | 0x20) == b'p' and (s[a + 1] | 0x20) == b'a'
+                and (s[a + 2] | 0x20) == b't' and (s[a + 3] | 0x20) == b'c'
+                and (s[a + 4] | 0x20) == b'h'))
+
+
+cdef inline bint _ieq(const char *s, Py_ssize_t a, Py_ssize_t b, const char *lit,
+                      Py_ssize_t k) noexcept nogil:
+    """``s[a:b].lower() == lit`` for a lower-case, letters-only ``lit``."""
+    cdef Py_ssize_t i
+    if b - a != k:
+        return False
+    for i in range(k):
+        if (s[a + i] | 0x20) != lit[i]:
+            return False
+    return True
+
+
+cdef class KVKernel(Kernel):
+    """Shared by the ``key=value`` kernels: `_scan` reads a body exactly as
+    `collectors.proxy.fortigate._kv_slow` splits it, keeping only the first
+    value of each key the subclass asks for (`_key`)."""
+
+    cdef int _key(self, const char *k, Py_ssize_t n) noexcept:
+        return -1
+
+    cdef int _scan(self, const char *s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t *va,
+                   Py_ssize_t *vb, char *vf) noexcept:
+        """Pairs read (0: none, the reference raises), or -1 when a word without
+        "=" would continue a value kept here (left to the reference).
+
+        One pass: a token runs to the next space; its key to its first "=". A
+        value is bare (to the next space) or quoted (to the next quote that an
+        odd run of backslashes does not escape; unterminated: the line's end).
+        The caller has ruled out every blank but the space."""
+        cdef Py_ssize_t j, k, m, b, a, e
+        cdef const char *hit
+        cdef int kid, last = -1, pairs = 0
+        cdef char flag, c
+        while i < n:
+            if s[i] == b' ':
+                i += 1
+                continue
+            j = i
+            c = s[j]
+            while c != b'=' and c != b' ':
+                j += 1
+                if j == n:
+                    break
+                c = s[j]
+            if j == n or c == b' ' or j == i:
+                # a word without "=" (or "=x"): it continues the previous value
+                if last >= 0:
+                    return -1  # a value we keep: the reference's business
+                while j < n and s[j] != b' ':
+                    j += 1
+                i = j
+                continue
+            kid = self._key(s + i, j - i)
+            j += 1
+            flag = KV_FOUND
+            if j < n and s[j] == b'"':
+                k = j + 1
+                while True:
+                    hit = <const char *>memchr(s + k, b'"', n - k) if k < n else NULL
+                    if hit == NULL:
+                        a, e, i = j + 1, n, n  # unterminated: the rest of the line
+                        break
+                    m = hit - s
+                    if s[m - 1] != b'\\':
+                        a, e, i = j + 1, m, m + 1
+                        break
+                    b = m - 1
+                    while b > j and s[b] == b'\\':
+                        b -= 1
+                    if (m - 1 - b) & 1:
+                        k = m + 1  # an escaped quote
+                        continue
+                    a, e, i = j + 1, m, m + 1
+                    break
+                if kid >= 0 and e > a and memchr(s + a, b'\\', e - a) != NULL:
+                    flag = KV_FOUND | KV_BACKSLASH
+            else:
+                a = e = j
+                while e < n and s[e] != b' ':
+                    e += 1
+                i = e
+            pairs += 1
+            if kid >= 0 and not vf[kid]:
+                vf[kid] = flag
+                va[kid] = a
+                vb[kid] = e
+                last = kid
+            else:
+                last = -1  # a repeated key (its value is not continued) or one not kept
+        return pairs
+
+
+cdef class FortiGateKernel(KVKernel):
+    """FortiGate web filter and forward traffic logs (`collectors.proxy.fortigate`).
+
+    Taken: printable ASCII lines (an optional ``<PRI>`` and header before the
+    body); ``eventtime`` digits (s/ms/us/ns by length, kept in ns); a plain
+    ``srcip``; ``hostname`` (traffic without one: ``dstip``, unless there is
+    a ``dstname``); byte counts as digits; ``httpmethod`` or no ``rawdata``.
+    Other types and subtypes, and session-start logs unless asked for, are
+    valid lines without an event. Escaped quotes in a value read here, a
+    word continuing one, a missing or unreadable ``eventtime`` (date + time),
+    URL-only or IPv6 hosts and ``dstname`` go to the parser.
+    """
+
+    cdef int64_t upload_min
+    cdef bint with_start
+    cdef int64_t prev_minute
+
+    def __cinit__(self, *args):
+        self.with_user = True
+        self.per_second = 1000000000
+        self.prev_minute = -1
+        self.upload_min = 10240
+        self.with_start = False
+
+    def configure(self, int64_t upload_min_bytes, bint session_start):
+        """The pipeline's upload threshold and the source's ``session_start`` option."""
+        self.upload_min = upload_min_bytes
+        self.with_start = session_start
+
+    cdef int _key(self, const char *k, Py_ssize_t n) noexcept:
+        if n == 3:
+            return FG_MSG if memcmp(k, b"msg", 3) == 0 else -1
+        if n == 4:
+            if memcmp(k, b"type", 4) == 0:
+                return FG_TYPE
+            return FG_USER if memcmp(k, b"user", 4) == 0 else -1
+        if n == 5:
+            if memcmp(k, b"srcip", 5) == 0:
+                return FG_SRCIP
+            return FG_DSTIP if memcmp(k, b"dstip", 5) == 0 else -1
+        if n == 6:
+            return FG_ACTION if memcmp(k, b"action", 6) == 0 else -1
+        if n == 7:
+            if memcmp(k, b"subtype", 7) == 0:
+                return FG_SUBTYPE
+            if memcmp(k, b"dstname", 7) == 0:
+                return FG_DSTNAME
+            return FG_RAWDATA if memcmp(k, b"rawdata", 7) == 0 else -1
+        if n == 8:
+            if memcmp(k, b"hostname", 8) == 0:
+                return FG_HOSTNAME
+            if memcmp(k, b"sentbyte", 8) == 0:
+                return FG_SENTBYTE
+            return FG_RCVDBYTE if memcmp(k, b"rcvdbyte", 8) == 0 else -1
+        if n == 9:
+            return FG_EVENTTIME if memcmp(k, b"eventtime", 9) == 0 else -1
+        if n == 10:
+            if memcmp(k, b"unauthuser", 10) == 0:
+                return FG_UNAUTHUSER
+            return FG_HTTPMETHOD if memcmp(k, b"httpmethod", 10) == 0 else -1
+        return -1
+
+    cdef int _client_valid(self, const char *s, Py_ssize_t a, Py_ssize_t b) except -1:
+        """Would `fortigate.canon_ip` take this client (asks the folder once)?"""
+        if b == a:
+            return 1
+        if self.clients is None:
+            return 0
+        raw = PyBytes_FromStringAndSize(s + a, b - a)
+        known = PyDict_GetItem(self.clients, raw)
+        if known == NULL:
+            return 1 if self.client_ok(raw) else 0
+        return 0 if <object>known is None else 1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t va[FG_KEYS]
+        cdef Py_ssize_t vb[FG_KEYS]
+        cdef char vf[FG_KEYS]
+        cdef Py_ssize_t j, p, a, b, h0, h1, u0, u1
+        cdef bint web, blocked, upload
+        cdef uint64_t v
+        cdef int64_t ns, minute, rcvd, sent
+        if n and s[n - 1] == b'\r':
+            n -= 1  # the driver strips it before the parser sees the line
+        if n < 20 or not _plain_ascii(s, n):
+            return 0
+        p = _kv_body(s, n)
+        if p < 0:
+            return 0
+        memset(vf, 0, sizeof(vf))
+        memset(va, 0, sizeof(va))  # an absent key reads as empty: d.get(key, "")
+        memset(vb, 0, sizeof(vb))
+        if self._scan(s, p, n, va, vb, vf) <= 0:
+            return 0
+        for j in range(FG_KEYS):
+            if vf[j] & KV_BACKSLASH and j != FG_MSG:
+                return 0  # "\"" reads as a quote there: the reference's business
+        if not (vf[FG_TYPE] and vf[FG_SUBTYPE]):
+            return 0
+        a, b = va[FG_SUBTYPE], vb[FG_SUBTYPE]
+        if _eq(s, a, b, b"webfilter", 9):
+            web = True
+        elif (_eq(s, va[FG_TYPE], vb[FG_TYPE], b"traffic", 7)
+                and (_eq(s, a, b, b"forward", 7) or _eq(s, a, b, b"sniffer", 7))):
+            web = False
+        else:
+            return IGNORED
+        # eventtime (fortigate.epoch), in ns; else date + time: the parser's
+        a, b = va[FG_EVENTTIME], vb[FG_EVENTTIME]
+        if b - a < 9 or b - a > 19:
+            return 0
+        v = 0
+        for j in range(a, b):
+            if not _digit(s[j]):
+                return 0
+            v = v * 10 + <uint64_t>_d(s[j])
+        if b - a <= 10:
+            v *= 1000000000
+        elif b - a <= 13:
+            v *= 1000000
+        elif b - a <= 16:
+            v *= 1000
+        if v > <uint64_t>9000000000000000000:
+            return 0
+        ns = <int64_t>v
+        # As a float of seconds the stamp may round up to the next second (a new
+        # day at midnight): leave the last 10 us of each second to the parser.
+        if ns % 1000000000 >= 999990000:
+            return 0
+        if not web and _eq(s, va[FG_ACTION], vb[FG_ACTION], b"start", 5) and not self.with_start:
+            # valid without an event, once the client is (the parser's order)
+            return IGNORED if self._client_valid(s, va[FG_SRCIP], vb[FG_SRCIP]) else 0
+        # the host
+        h0, h1 = va[FG_HOSTNAME], vb[FG_HOSTNAME]
+        if h1 == h0:
+            if web or vb[FG_DSTNAME] > va[FG_DSTNAME]:
+                return 0  # the URL's host, or a dstname: the parser's
+            h0, h1 = va[FG_DSTIP], vb[FG_DSTIP]
+            if h1 == h0:
+                return 0
+        # the action
+        a, b = va[FG_ACTION], vb[FG_ACTION]
+        if web:
+            blocked = not (_eq(s, a, b, b"passthrough", 11) or _eq(s, a, b, b"pass", 4)
+                           or _eq(s, a, b, b"allow", 5) or _eq(s, a, b, b"allowed", 7)
+                           or _eq(s, a, b, b"exempt", 6) or _eq(s, a, b, b"monitored", 9)
+                           or _eq(s, a, b, b"monitor", 7) or _eq(s, a, b, b"accept", 6)
+                           or _eq(s, a, b, b"warning", 7) or _eq(s, a, b, b"warn", 4)
+                           or _eq(s, a, b, b"warned", 6)
+                           or _has_warning(s, va[FG_MSG], vb[FG_MSG]))
+        else:
+            blocked = _eq(s, a, b, b"deny", 4)
+        # bytes: rcvdbyte is what the client received
+        rcvd = _count(s, va[FG_RCVDBYTE], vb[FG_RCVDBYTE])
+        sent = _count(s, va[FG_SENTBYTE], vb[FG_SENTBYTE])
+        if rcvd < 0 or sent < 0:
+            return 0
+        # the method, for uploads: httpmethod, else Method= in rawdata (the parser's)
+        upload = False
+        if web:
+            a, b = va[FG_HTTPMETHOD], vb[FG_HTTPMETHOD]
+            if b == a and vb[FG_RAWDATA] > va[FG_RAWDATA]:
+                return 0
+            upload = sent > 0 and sent >= self.upload_min and _upload_method(s, a, b)
+        # the user: user, else unauthuser (N/A, n/a and - are none)
+        u0, u1 = va[FG_USER], vb[FG_USER]
+        if _no_user(s, u0, u1):
+            u0, u1 = va[FG_UNAUTHUSER], vb[FG_UNAUTHUSER]
+            if _no_user(s, u0, u1):
+                u0 = u1 = 0
+        minute = ns // 60000000000
+        if minute != self.prev_minute:
+            r = self.minute_cb(minute)
+            if r is None:
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r]
+            self.prev_minute = minute
+        a, b = va[FG_SRCIP], vb[FG_SRCIP]
+        return self._add(s + a, b - a, s + h0, h1 - h0, ns, False, s + u0, u1 - u0, blocked,
+                         rcvd, sent, upload)
+
+
+
+cdef enum:
+    # the Sophos Firewall (SFOS) fields the fold reads (collectors.proxy.sophos.make_parser)
+    SP_LOG_TYPE, SP_TIMESTAMP, SP_DATE, SP_TIME, SP_TIMEZONE, SP_URL, SP_DOMAIN, SP_DST_IP,
+    SP_LOG_SUBTYPE, SP_METHOD, SP_HTTP_METHOD, SP_SRC_IP, SP_USER_NAME, SP_HTTP_STATUS,
+    SP_HTTPRESPONSECODE, SP_RECV_BYTES, SP_BYTES_RECEIVED, SP_SENT_BYTES, SP_BYTES_SENT, SP_KEYS
+
+
+cdef const char *ISO_SHAPE = b"dddd-dd-ddTdd:dd:dd"
+
+
+cdef inline bint _sp_none(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """sophos._NO_VALUE: "", "-", "None", "N/A"."""
+    return (b == a or _eq(s, a, b, b"-", 1) or _eq(s, a, b, b"None", 4)
+            or _eq(s, a, b, b"N/A", 3))
+
+
+cdef class SophosKernel(KVKernel):
+    """Sophos Firewall (SFOS) content filtering logs (`collectors.proxy.sophos`).
+
+    Taken: printable ASCII lines with ``log_type`` (other log types are valid
+    lines without an event); the time as ``timestamp`` (``YYYY-MM-DDTHH:MM:SS``
+    and an optional ``Z`` or offset) or ``date`` + ``time`` (``HH:MM:SS``) +
+    ``timezone``, each minute turned into POSIX time by the folder with the
+    parser's rules; a plain host in ``url`` (else ``domain``, else
+    ``dst_ip``); counts and statuses as digits or a "no value" mark. Sophos
+    UTM 9 lines, escaped quotes in a value read here, words continuing one,
+    and anything else go to the parser.
+    """
+
+    cdef int64_t upload_min
+
+    def __cinit__(self, *args):
+        self.with_user = True
+        self.upload_min = 10240
+
+    def configure(self, int64_t upload_min_bytes):
+        """The pipeline's upload threshold."""
+        self.upload_min = upload_min_bytes
+
+    cdef int _key(self, const char *k, Py_ssize_t n) noexcept:
+        if n == 3:
+            return SP_URL if memcmp(k, b"url", 3) == 0 else -1
+        if n == 4:
+            if memcmp(k, b"date", 4) == 0:
+                return SP_DATE
+            return SP_TIME if memcmp(k, b"time", 4) == 0 else -1
+        if n == 6:
+            if memcmp(k, b"src_ip", 6) == 0:
+                return SP_SRC_IP
+            if memcmp(k, b"domain", 6) == 0:
+                return SP_DOMAIN
+            if memcmp(k, b"dst_ip", 6) == 0:
+                return SP_DST_IP
+            return SP_METHOD if memcmp(k, b"method", 6) == 0 else -1
+        if n == 8:
+            if memcmp(k, b"log_type", 8) == 0:
+                return SP_LOG_TYPE
+            return SP_TIMEZONE if memcmp(k, b"timezone", 8) == 0 else -1
+        if n == 9:
+            if memcmp(k, b"timestamp", 9) == 0:
+                return SP_TIMESTAMP
+            return SP_USER_NAME if memcmp(k, b"user_name", 9) == 0 else -1
+        if n == 10:
+            if memcmp(k, b"recv_bytes", 10) == 0:
+                return SP_RECV_BYTES
+            if memcmp(k, b"sent_bytes", 10) == 0:
+                return SP_SENT_BYTES
+            return SP_BYTES_SENT if memcmp(k, b"bytes_sent", 10) == 0 else -1
+        if n == 11:
+            if memcmp(k, b"log_subtype", 11) == 0:
+                return SP_LOG_SUBTYPE
+            if memcmp(k, b"http_method", 11) == 0:
+                return SP_HTTP_METHOD
+            return SP_HTTP_STATUS if memcmp(k, b"http_status", 11) == 0 else -1
+        if n == 14:
+            return SP_BYTES_RECEIVED if memcmp(k, b"bytes_received", 14) == 0 else -1
+        if n == 16:
+            return SP_HTTPRESPONSECODE if memcmp(k, b"httpresponsecode", 16) == 0 else -1
+        return -1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t va[SP_KEYS]
+        cdef Py_ssize_t vb[SP_KEYS]
+        cdef char vf[SP_KEYS]
+        cdef char stamp[40]
+        cdef Py_ssize_t j, p, a, b, k, h0, h1, L
+        cdef char c
+        cdef int sec
+        cdef int64_t us, rcvd, sent
+        cdef bint blocked, upload
+        if n and s[n - 1] == b'\r':
+            n -= 1  # the driver strips it before the parser sees the line
+        if n < 20 or not _plain_ascii(s, n):
+            return 0
+        p = _kv_body(s, n)
+        if p < 0:
+            return 0
+        memset(vf, 0, sizeof(vf))
+        memset(va, 0, sizeof(va))  # an absent key reads as empty: d.get(key, "")
+        memset(vb, 0, sizeof(vb))
+        if self._scan(s, p, n, va, vb, vf) <= 0:
+            return 0
+        for j in range(SP_KEYS):
+            if vf[j] & KV_BACKSLASH:
+                return 0  # "\"" reads as a quote there: the reference's business
+        if not vf[SP_LOG_TYPE]:
+            return 0  # UTM 9, or not Sophos: the parser's
+        if not _eq(s, va[SP_LOG_TYPE], vb[SP_LOG_TYPE], b"Content Filtering", 17):
+            return IGNORED
+        # the time: one minute key (a kind byte, the text without the seconds, a NUL)
+        a, b = va[SP_TIMESTAMP], vb[SP_TIMESTAMP]
+        if b > a:
+            # ISO 8601: YYYY-MM-DD[T ]HH:MM:SS then nothing, Z, +HH, +HHMM or +HH:MM
+            L = b - a
+            if L < 19 or L > 25:
+                return 0
+            for j in range(19):
+                c = ISO_SHAPE[j]
+                if c == b'd':
+                    if not _digit(s[a + j]):
+                        return 0
+                elif c == b'T':
+                    if s[a + j] != b'T' and s[a + j] != b' ':
+                        return 0
+                elif s[a + j] != c:
+                    return 0
+            if L == 20:
+                if s[a + 19] != b'Z' and s[a + 19] != b'z':
+                    return 0
+            elif L > 19:
+                if s[a + 19] != b'+' and s[a + 19] != b'-':
+                    return 0
+                if not (_digit(s[a + 20]) and _digit(s[a + 21])):
+                    return 0
+                if L == 24:
+                    if not (_digit(s[a + 22]) and _digit(s[a + 23])):
+                        return 0
+                elif L == 25:
+                    if not (s[a + 22] == b':' and _digit(s[a + 23]) and _digit(s[a + 24])):
+                        return 0
+                elif L != 22:
+                    return 0
+            sec = _d(s[a + 17]) * 10 + _d(s[a + 18])
+            if sec > 59:
+                return 0
+            stamp[0] = b'I'
+            memcpy(stamp + 1, s + a, 16)
+            memcpy(stamp + 17, s + a + 19, L - 19)
+            k = L - 2
+        else:
+            a, b = va[SP_DATE], vb[SP_DATE]
+            if b - a != 10:
+                return 0
+            memcpy(stamp + 1, s + a, 10)
+            a, b = va[SP_TIME], vb[SP_TIME]
+            if b - a != 8 or s[a + 2] != b':' or s[a + 5] != b':':
+                return 0
+            if not (_digit(s[a + 6]) and _digit(s[a + 7])):
+                return 0
+            sec = _d(s[a + 6]) * 10 + _d(s[a + 7])
+            if sec > 59:
+                return 0  # a leap second may start the next day: the parser's
+            memcpy(stamp + 11, s + a, 5)
+            a, b = va[SP_TIMEZONE], vb[SP_TIMEZONE]
+            if b - a > 15:
+                return 0
+            stamp[0] = b'D'
+            memcpy(stamp + 16, s + a, b - a)
+            k = 16 + b - a
+        stamp[k] = 0  # no key is a prefix of another
+        if not self._stamp_minute(stamp, k + 1):
+            return 0
+        us = self.prev_us + sec * 1000000
+        # the host: the URL's, else domain, else dst_ip
+        h0 = h1 = 0
+        a, b = va[SP_URL], vb[SP_URL]
+        if b > a and not _url_host(s, a, b, False, &h0, &h1):
+            return 0
+        if h1 == h0:
+            h0, h1 = va[SP_DOMAIN], vb[SP_DOMAIN]
+            if h1 == h0:
+                h0, h1 = va[SP_DST_IP], vb[SP_DST_IP]
+                if h1 == h0:
+                    return 0
+        a, b = va[SP_LOG_SUBTYPE], vb[SP_LOG_SUBTYPE]
+        blocked = (_ieq(s, a, b, b"denied", 6) or _ieq(s, a, b, b"deny", 4)
+                   or _ieq(s, a, b, b"blocked", 7) or _ieq(s, a, b, b"block", 5))
+        # the status: only checked (digits or no value), as the parser does
+        a, b = va[SP_HTTP_STATUS], vb[SP_HTTP_STATUS]
+        if b == a:
+            a, b = va[SP_HTTPRESPONSECODE], vb[SP_HTTPRESPONSECODE]
+        if not _sp_none(s, a, b):
+            for j in range(a, b):
+                if not _digit(s[j]):
+                    return 0
+        # bytes, as the client counts them
+        a, b = va[SP_RECV_BYTES], vb[SP_RECV_BYTES]
+        if b == a:
+            a, b = va[SP_BYTES_RECEIVED], vb[SP_BYTES_RECEIVED]
+        rcvd = 0 if _sp_none(s, a, b) else _count(s, a, b)
+        a, b = va[SP_SENT_BYTES], vb[SP_SENT_BYTES]
+        if b == a:
+            a, b = va[SP_BYTES_SENT], vb[SP_BYTES_SENT]
+        sent = 0 if _sp_none(s, a, b) else _count(s, a, b)
+        if rcvd < 0 or sent < 0:
+            return 0
+        a, b = va[SP_METHOD], vb[SP_METHOD]
+        if b == a:
+            a, b = va[SP_HTTP_METHOD], vb[SP_HTTP_METHOD]
+        upload = sent > 0 and sent >= self.upload_min and _upload_method(s, a, b)
+        a, b = va[SP_SRC_IP], vb[SP_SRC_IP]
+        return self._add(s + a, b - a, s + h0, h1 - h0, us, False, s + va[SP_USER_NAME],
+                         vb[SP_USER_NAME] - va[SP_USER_NAME], blocked, rcvd, sent, upload)

@@ -61,6 +61,9 @@ FortiOS itself sends to a syslog server), or behind any syslog header a relay
 adds: the key=value body starts at the first token holding ``=``.
 
 `parse_kv` is the fast splitter also used by `collectors.proxy.sophos`.
+`make_folder` gives the compiled fold (`collectors._fold.FortiGateKernel`): it
+takes the common lines straight into per-day counts and hands every other one
+to the parser here, which stays the reference.
 """
 
 from __future__ import annotations
@@ -70,10 +73,12 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from itertools import compress
+from typing import Any
 
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import CACHE_MAX, KernelFolder
 from collectors.hosts import normalize_host
 from collectors.hosts import url_host as _url_host
 
@@ -564,5 +569,54 @@ def render(ev: Event, tz: dt.tzinfo = dt.UTC, *, pri: bool = False, devname: str
     return f"<189>{line}" if pri else line
 
 
+# --------------------------------------------------------------------------- fold
+
+class KVFolder(KernelFolder):
+    """A key=value kernel's folder (FortiGate, Sophos), with this module's rules
+    for what the kernel asks: hosts by `host_of`, clients by `canon_ip`
+    (``%zone`` dropped)."""
+
+    kind = "proxy"
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        super().__init__(ctx, kernel_type, canonical_clients=True)
+
+    def host(self, name: str) -> str | None:
+        try:
+            return host_of(name)
+        except ParseError:
+            return None
+
+    def _client_ok(self, raw: bytes) -> bool:
+        clients = self.kernel.clients
+        if len(clients) > CACHE_MAX:
+            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
+        try:
+            got: str | None = canon_ip(raw.decode("ascii"))
+        except (ParseError, UnicodeDecodeError):
+            got = None
+        clients[raw] = got
+        return got is not None
+
+
+class FortiGateFolder(KVFolder):
+    """`collectors._fold.FortiGateKernel`: minutes are POSIX minutes of ``eventtime``."""
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        super().__init__(ctx, kernel_type)
+        self.kernel.configure(ctx.upload_min_bytes, bool(ctx.options.get("session_start")))
+
+    def _minute(self, minute: int) -> int:
+        return self.bucket(minute * 60)
+
+
+def make_folder(ctx: ParseContext) -> FortiGateFolder | None:
+    try:
+        import collectors._fold as _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return FortiGateFolder(ctx, _fold.FortiGateKernel)
+
+
 FORMAT = LogFormat(NAME, "proxy", "Fortinet FortiGate key=value logs (web filter, forward traffic)",
-                   sniff, make_parser, priority=40)
+                   sniff, make_parser, make_folder, priority=40)

@@ -68,12 +68,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock, iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
 from collectors.proxy.fortigate import (
+    KVFolder,
     canon_ip,
     host_of,
     kv_body,
@@ -129,36 +131,40 @@ def _is_utm_stamp(s: str) -> bool:
             and s[16] == ":")
 
 
+def zone_for(name: str, date: str, clock_text: str, tz: dt.tzinfo,
+             zones: dict[tuple[str, str, str], dt.tzinfo]) -> dt.tzinfo:
+    """The zone of an SFOS ``timezone`` value at ``date`` + ``clock_text`` (its
+    hour), by the rules in the module docstring; ``zones`` caches it."""
+    if not name:
+        return tz
+    z = offset_zone(name)
+    if z is not None:
+        return z
+    key = (name, date, clock_text[:2])
+    got = zones.get(key)
+    if got is None:
+        got = tz
+        try:
+            local = dt.datetime(int(date[0:4]), int(date[5:7]), int(date[8:10]),
+                                int(clock_text[0:2]), tzinfo=tz)
+        except ValueError:
+            raise ParseError("bad timestamp") from None
+        if local.tzname() != name:
+            mins = _ABBR_MINUTES.get(name.upper())
+            if mins is not None:
+                got = dt.timezone(dt.timedelta(minutes=mins))
+        if len(zones) > 10_000:
+            zones.clear()
+        zones[key] = got
+    return got
+
+
 def make_parser(ctx: ParseContext) -> LineParser:
     tz = ctx.tz
     clock = LocalClock(tz)
     ref = ctx.reference.timestamp() if ctx.reference else time.time()
     stamps: dict[tuple[str, str, dt.tzinfo], float] = {}
     zones: dict[tuple[str, str, str], dt.tzinfo] = {}
-
-    def zone_for(name: str, date: str, clock_text: str) -> dt.tzinfo:
-        if not name:
-            return tz
-        z = offset_zone(name)
-        if z is not None:
-            return z
-        key = (name, date, clock_text[:2])
-        got = zones.get(key)
-        if got is None:
-            got = tz
-            try:
-                local = dt.datetime(int(date[0:4]), int(date[5:7]), int(date[8:10]),
-                                    int(clock_text[0:2]), tzinfo=tz)
-            except ValueError:
-                raise ParseError("bad timestamp") from None
-            if local.tzname() != name:
-                mins = _ABBR_MINUTES.get(name.upper())
-                if mins is not None:
-                    got = dt.timezone(dt.timedelta(minutes=mins))
-            if len(zones) > 10_000:
-                zones.clear()
-            zones[key] = got
-        return got
 
     def xg(d: dict[str, str], lineno: int) -> Event | None:
         if d.get("log_type") != "Content Filtering":
@@ -173,7 +179,8 @@ def make_parser(ctx: ParseContext) -> LineParser:
             date, clock_text = d.get("date"), d.get("time")
             if not date or not clock_text:
                 raise ParseError("no timestamp")
-            ts = local_stamp(date, clock_text, zone_for(d.get("timezone", ""), date, clock_text), stamps)
+            zone = zone_for(d.get("timezone", ""), date, clock_text, tz, zones)
+            ts = local_stamp(date, clock_text, zone, stamps)
         url = d.get("url") or None
         raw = (url_host(url) if url else None) or d.get("domain") or d.get("dst_ip")
         if not raw:
@@ -309,5 +316,52 @@ def render_utm(ev: Event, tz: dt.tzinfo = dt.UTC, *, host: str = "utm", pid: int
     return f"{t:%Y:%m:%d-%H:%M:%S} {host} httpproxy[{pid}]: " + " ".join(fields)
 
 
+# --------------------------------------------------------------------------- fold
+
+class SophosFolder(KVFolder):
+    """`collectors._fold.SophosKernel`. It asks once per minute key: ``I`` +
+    an ISO stamp without its seconds, or ``D`` + ``date`` + ``HH:MM`` +
+    ``timezone``, then a NUL. The answer is that minute's day bucket and POSIX
+    milliseconds by the parser's own rules, or None (the parser takes the line)
+    when the seconds would not simply add to it."""
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        super().__init__(ctx, kernel_type)
+        self.tz = ctx.tz
+        self.stamps: dict[tuple[str, str, dt.tzinfo], float] = {}
+        self.zones: dict[tuple[str, str, str], dt.tzinfo] = {}
+        self.kernel.configure(ctx.upload_min_bytes)
+
+    def _minute(self, key: bytes) -> tuple[int, int] | None:
+        text = key[:-1].decode("ascii")
+        try:
+            if text[0] == "I":
+                head, tail = text[1:17], text[17:]
+                base = iso_stamp(head + ":00" + tail, self.tz)
+                end = iso_stamp(head + ":59" + tail, self.tz)
+            else:
+                date, hm, name = text[1:11], text[11:16], text[16:]
+                zone = zone_for(name, date, hm, self.tz, self.zones)
+                base = local_stamp(date, hm + ":00", zone, self.stamps)
+                end = local_stamp(date, hm + ":59", zone, self.stamps)
+        except (ValueError, OverflowError, ParseError):
+            return None
+        # Whole seconds, and one offset and one day through the minute.
+        if end != base + 59 or base != int(base) or self._day(base) != self._day(end):
+            return None
+        return self.bucket(base), int(base) * 1000
+
+    def _day(self, ts: float) -> dt.date:
+        return dt.datetime.fromtimestamp(ts, self.day_zone).date()
+
+
+def make_folder(ctx: ParseContext) -> SophosFolder | None:
+    try:
+        import collectors._fold as _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return SophosFolder(ctx, _fold.SophosKernel)
+
+
 FORMAT = LogFormat(NAME, "proxy", "Sophos Firewall (XG/SFOS) and UTM 9 web filter logs",
-                   sniff, make_parser, priority=40)
+                   sniff, make_parser, make_folder, priority=40)

@@ -382,3 +382,421 @@ def test_the_squid_kernel_takes_requests_and_counts_blocks_and_bytes() -> None:
     (t,) = folder.drain()
     assert (t.kind, t.client, t.user, t.host, t.events, t.blocked, t.bytes_in) == (
         "proxy", "10.1.2.3", "jdoe", "www.gimkit.com", 2, 1, 5000)
+
+
+# ---------------------------------------------------------------- FortiGate key=value
+
+FGT_HEADS = ["<189>", "Nov 29 10:00:00 fgt01 ", "<189>Nov 29 10:00:00 fgt01 fortigate[1]: ",
+             "<1899999>", "<x>", "2026-11-29T10:00:00-06:00 fgt01 "]
+plain_hosts = st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9-]{1,10}){1,2}\.(com|org)", fullmatch=True)
+
+
+@st.composite
+def fortigate_lines(draw: Any) -> str:
+    """A FortiGate log line: each field usually as FortiOS writes it, sometimes
+    missing, repeated, odd or hostile (so that most lines reach the kernel's fast
+    path and every branch of it meets its edge cases)."""
+
+    def pick(good: list[str], odd: list[str]) -> str:
+        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
+            return str(draw(st.sampled_from(odd)))
+        return str(draw(st.sampled_from(good)))
+
+    t = draw(times).replace(tzinfo=dt.UTC).timestamp()
+    sec = int(t)
+    ns = sec * 10**9 + draw(st.sampled_from([0, 123456789, 146929019, 500000001, 999989999,
+                                             999990000, 999999999]))
+    q = draw(st.sampled_from(["", '"']))  # FortiOS quotes strings; older releases do not
+    kind = pick(["web", "web", "traffic", "sniffer"], ["local", "event", "dns", "notype", "nosub"])
+    head = {"web": [f"type={q}utm{q}", f"subtype={q}webfilter{q}"],
+            "traffic": ['type="traffic"', 'subtype="forward"'],
+            "sniffer": ["type=traffic", "subtype=sniffer"],
+            "local": ['type="traffic"', 'subtype="local"'],
+            "event": ['type="event"', 'subtype="system"'],
+            "dns": ['type="utm"', 'subtype="dns"'],
+            "notype": ['subtype="forward"'], "nosub": ['type="utm"']}[kind]
+    host = draw(st.one_of(plain_hosts, plain_hosts.map(str.upper), names))
+    cells = [
+        "date=2026-11-29", pick(["time=10:00:00"], ["time=10:00:00.5", "time=1"]),
+        'devname="FGT-DISTRICT"', *head,
+        pick([f"eventtime={ns}", f"eventtime={ns // 1000}", f"eventtime={ns // 10**6}",
+              f"eventtime={sec}", f'eventtime="{ns}"'],
+             ["eventtime=99999999", f"eventtime={ns}0", f"eventtime={ns}x", "eventtime=", "",
+              f"eventtime={10**19 - 1}"]),
+        pick(['tz="-0600"', 'tz="+0000"'], ['tz="UTC+2:00"', 'tz="junk"', ""]),
+        pick(["srcip=10.1.2.3", "srcip=10.1.2.4", 'srcip="10.1.2.5"'],
+             ["srcip=2001:db8::7", "srcip=fe80::1%port2", "srcip=010.1.2.3", "srcip=", "", "srcip=x",
+              'srcip="10.1.2.3 x"']),
+        "srcport=51000",
+        pick(["dstip=203.0.113.80", "dstip=203.0.113.81"],
+             ["dstip=2001:db8::80", "dstip=", "", "dstip=203.0.113.081"]),
+        pick([""], ['dstname="File Server"', "dstname=files.example.org", "dstname="]),
+        pick(['httpmethod="POST"', 'httpmethod="GET"', 'httpmethod="CONNECT"', ""],
+             ['httpmethod="post"', 'httpmethod="PUT"', "httpmethod=PATCH", 'httpmethod=""']),
+        'service="HTTPS"',
+        pick([f'hostname="{host}"', f"hostname={host}"],
+             ['hostname=""', "", 'hostname="[2001:db8::1]"', 'hostname="a b.example"',
+              'hostname="o\\"x.example"']),
+        pick(['action="blocked"', 'action="passthrough"', 'action="deny"', 'action="close"'],
+             ["action=pass", 'action="exempt"', 'action="monitored"', 'action="warning"',
+              'action="Blocked"', 'action="start"', 'action="accept"', "", "action="]),
+        pick(['url="https://quizlet.com/x"', 'url="quizlet.com:443"'],
+             ['url="/success.txt"', "", 'url="https://[2001:db8::1]/"']),
+        pick(["sentbyte=517", "sentbyte=60000", ""],
+             ["sentbyte=10240", "sentbyte=10239", "sentbyte=", "sentbyte=-1", "sentbyte=12a",
+              f"sentbyte={10**19}", 'sentbyte="900"']),
+        pick(["rcvdbyte=512", "rcvdbyte=0", ""], ["rcvdbyte=x", 'rcvdbyte=""']),
+        pick(['msg="URL belongs to a denied category in policy"',
+              'msg="URL belongs to an allowed category in policy"'],
+             ['msg="URL belongs to a category with WARNINGs enabled"', 'msg="a \\"quoted\\" warning"',
+              'msg="runs to the end', ""]),
+        pick([""], ['rawdata="Method=POST|User-Agent=x"', 'rawdata=""']),
+        pick(['user="jdoe"', 'user="s012345"', ""],
+             ['user="N/A" unauthuser="kim"', 'user="-"', 'unauthuser="kim"', 'user="John Doe"',
+              'user="o\\"brien"', 'user="caf\u00e9"', "user=n/a", 'user="DISTRICT\\\\jdoe"']),
+        pick([""], ['catdesc="Games"', "hostname=second.example", 'tz="+0000"', "word", "=odd",
+                    'a="x"b=c', "x==y", 'user="second"']),
+    ]
+    if draw(st.integers(0, 4)) == 0:
+        cells = draw(st.permutations(cells))  # repeated keys and continuations land anywhere
+    line = pick([""], FGT_HEADS) + " ".join(c for c in cells if c)
+    if draw(st.integers(0, 12)) == 0:
+        line = line.replace(" ", draw(st.sampled_from(["  ", "\t", "\x1c", "\u00a0"])), 2)
+    if draw(st.integers(0, 20)) == 0:
+        line += " pad=" + "x" * 2500  # past the kernel's own line limit
+    return line
+
+
+def read_kv(path: Path, folded: bool, chunk: int, fmt: str = "fortigate", upload_min: int = 10_240,
+            tz: dt.tzinfo = dt.UTC, options: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """`read` for key=value logs: longer lines, options, the upload threshold, and
+    first/last times compared exactly."""
+    ctx = ParseContext(tz=tz, day_zone=NY, max_line=4000, upload_min_bytes=upload_min,
+                       options=options or {}, reference=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    f = FORMATS[fmt]
+    folder = f.make_folder(ctx) if folded and f.make_folder else None
+    assert folder is not None or not folded
+    stats, agg, rejected = ReadStats(), Aggregator(NY, upload_min_bytes=upload_min), []
+    for batch in read_batches(path, f.make_parser(ctx), stats, chunk=chunk, max_line=4000,
+                              folder=folder):
+        agg.add(batch.events)
+        rejected += [(r.line, r.reason, r.raw) for r in batch.rejected]
+    rows = agg.flush(Ids(), folder.drain() if folder else ())  # type: ignore[arg-type]
+    return (stats.read, stats.parsed, stats.ignored, stats.rejected, stats.decode_errors,
+            dict(stats.reasons), sorted(rejected), sorted(tuple(r) for r in rows))
+
+
+FGT_CELLS = [
+    ("date", "2026-11-29"), ("time", "10:00:00"), ("devname", '"FGT"'),
+    ("eventtime", "1795975200123456789"), ("tz", '"-0600"'), ("logid", '"0317013312"'),
+    ("type", '"utm"'), ("subtype", '"webfilter"'), ("eventtype", '"ftgd_allow"'), ("srcip", "10.1.2.3"),
+    ("dstip", "203.0.113.80"), ("service", '"HTTPS"'), ("hostname", '"quizlet.com"'),
+    ("profile", '"students"'), ("action", '"passthrough"'), ("url", '"https://quizlet.com/"'),
+    ("sentbyte", "517"), ("rcvdbyte", "20480"),
+    ("msg", '"URL belongs to an allowed category in policy"'), ("user", '"jdoe"')]
+FGT_BASE = " ".join(f"{k}={v}" for k, v in FGT_CELLS)
+
+
+def fgt(**changes: str | None) -> str:
+    """FGT_BASE with fields replaced (a str), dropped (None) or appended."""
+    cells = dict(FGT_CELLS)
+    for k, v in changes.items():
+        if v is None:
+            cells.pop(k, None)
+        else:
+            cells[k] = v
+    return " ".join(f"{k}={v}" for k, v in cells.items())
+
+
+FGT_PINNED = [  # the cases a kernel is likeliest to get wrong, always tried
+    FGT_BASE,
+    fgt(msg='"a \\"quoted\\" value with spaces"', user='"o\\"brien"'),  # escaped quotes
+    fgt(user='"John Doe"'), fgt(user='"N/A"', unauthuser='"kim"'), fgt(user="-"), fgt(user=None),
+    fgt(hostname=None), fgt(hostname='""'), fgt(hostname='"WWW.Quizlet.COM."'),  # URL host, case
+    fgt(hostname='"2001:db8::1"'), fgt(srcip="2001:db8::7"), fgt(srcip="fe80::1%port2"),
+    fgt(srcip=None), fgt(srcip="010.1.2.3"),
+    fgt(action='"blocked"', msg='"URL belongs to a denied category in policy"'),
+    fgt(action='"blocked"', msg='"URL belongs to a category with warnings enabled"'),
+    fgt(action='"blocked"', msg='"WARNING \\"page\\""'), fgt(action='"warning"'),
+    fgt(action="pass"), fgt(action=None),
+    fgt(sentbyte=None, rcvdbyte=None), fgt(sentbyte='""'), fgt(rcvdbyte="-1"), fgt(sentbyte="1e3"),
+    fgt(httpmethod='"POST"', sentbyte="10240"), fgt(httpmethod='"post"', sentbyte="10239"),
+    fgt(httpmethod='"PUT"', sentbyte="60000", action='"blocked"'), fgt(httpmethod="PATCH", sentbyte="99999"),
+    fgt(rawdata='"Method=POST|User-Agent=x"', sentbyte="60000"),
+    fgt(eventtime=None), fgt(eventtime=None, tz=None), fgt(eventtime="1795975200"),
+    fgt(eventtime="1795975200123"), fgt(eventtime='"1795975200123456"'), fgt(eventtime="99999999"),
+    fgt(eventtime="1796153392146929019"),  # C's double(ns) / 1e9 is one ulp off here
+    fgt(eventtime="1796014799999999999"),  # a float rounds it up to midnight in New York
+    fgt(eventtime="1796014799999990000"), fgt(eventtime="1796014799999989999"),
+    fgt(date="2026-13-45", eventtime=None), fgt(tz='"+0000"') + ' tz="-0600"',
+    fgt(type='"traffic"', subtype='"forward"', action='"deny"'),
+    fgt(type='"traffic"', subtype='"forward"', action='"close"', hostname=None),
+    fgt(type='"traffic"', subtype='"forward"', hostname=None, dstname='"File Server"'),
+    fgt(type='"traffic"', subtype='"forward"', hostname=None, dstip=None),
+    fgt(type='"traffic"', subtype='"forward"', action='"start"'),
+    fgt(type='"traffic"', subtype='"forward"', action='"start"', srcip="x"),
+    fgt(type='"traffic"', subtype='"forward"', action='"start"', sentbyte="x"),
+    fgt(type='"traffic"', subtype='"local"'), fgt(type='"event"', subtype='"system"'),
+    fgt(subtype=None), fgt(type=None),
+    "<189>" + FGT_BASE, "Nov 29 10:00:00 fgt01 " + FGT_BASE, "<189>Nov 29 10:00:00 fgt01 x: " + FGT_BASE,
+    FGT_BASE + " hostname=second.example",
+    FGT_BASE.replace('hostname="quizlet.com"', "hostname=quizlet. com"),  # a word continuing it
+    FGT_BASE + " trailing word", FGT_BASE.replace('"students"', '"students" loose'),
+    FGT_BASE + " user=second", FGT_BASE.replace(" ", "\t", 3), FGT_BASE.replace(" ", "  "),
+    FGT_BASE.replace("jdoe", "j\u00f6e"), FGT_BASE + " pad=" + "x" * 2500,
+    FGT_BASE.replace('url="https://quizlet.com/"', 'url="https://quizlet.com/ unterminated'),
+    'msg="only one pair with a = inside"', "no pairs at all", "",
+    "<1x>" + fgt(date=None, time=None, devname=None),  # not a PRI: "<1x>eventtime" is the key
+    "<18999>" + fgt(date=None, time=None, devname=None),  # five digits: not a PRI either
+    fgt(msg='"three \\\\\\" quote"'),  # an odd run of "\\" escapes the quote, an even one not:
+    fgt(msg=None, user=None, sentbyte=None) + ' msg="C:\\\\" user=jdoe sentbyte=60000',
+    fgt(type='"traffic"', subtype='"forward"', hostname=None, dstname="files.example.org"),
+    fgt(type="traffic", subtype="sniffer", user='"sniffed"'), fgt(type="traffic", subtype="sniffe"),
+    fgt(action='"blocked"', user='"blocked-first"'),  # a new key's first event blocked: no bytes
+    FGT_BASE.replace(" user=", "\tuser="), FGT_BASE.replace(" action=", "\x1caction="),
+    FGT_BASE.replace(" action=", "\raction="),
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(fortigate_lines(), min_size=5, max_size=30),
+       ends=st.lists(ending(), min_size=len(FGT_PINNED), max_size=len(FGT_PINNED)),
+       chunk=st.sampled_from([64, 2000, 1 << 20]), bad_bytes=st.booleans(), start=st.booleans())
+@example(lines_=FGT_PINNED, ends=["\n"] * len(FGT_PINNED), chunk=1 << 20, bad_bytes=True, start=False)
+@example(lines_=FGT_PINNED, ends=["\r\n"] * len(FGT_PINNED), chunk=64, bad_bytes=False, start=True)
+def test_fortigate_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str],
+                                               chunk: int, bad_bytes: bool, start: bool) -> None:
+    data = b"".join(ln.encode() + e.encode() for ln, e in zip(lines_, ends, strict=False))
+    if bad_bytes:
+        data += FGT_BASE.replace("jdoe", "j\udcffdoe").encode("utf-8", "surrogateescape") + b"\n"
+    path = tmp_path / "fgt.log"
+    path.write_bytes(data)
+    opts = {"session_start": True} if start else {}
+    assert read_kv(path, True, chunk, options=opts) == read_kv(path, False, chunk, options=opts)
+
+
+def test_fortigate_fold_applies_the_upload_threshold(tmp_path: Path) -> None:
+    lines = [fgt(httpmethod='"POST"', sentbyte=str(n)) for n in (999, 1000, 60000)]
+    path = tmp_path / "fgt.log"
+    path.write_text("\n".join(lines) + "\n")
+    folded = read_kv(path, True, 1 << 20, upload_min=1000)
+    assert folded == read_kv(path, False, 1 << 20, upload_min=1000)
+    (row,) = folded[-1]
+    assert row[7:12] == (3, 0, 3 * 20480, 999 + 1000 + 60000, 2)  # events .. uploads
+
+
+def test_the_fortigate_kernel_takes_web_and_traffic_lines() -> None:
+    """Not a speed test: it checks the fast path is actually used."""
+    from collectors.proxy import fortigate
+
+    lines = [FGT_BASE, "<189>" + fgt(action='"blocked"', httpmethod='"POST"', sentbyte="60000"),
+             fgt(type='"traffic"', subtype='"forward"', hostname=None, action='"deny"'),
+             fgt(type='"event"', subtype='"system"'), fgt(eventtime=None), FGT_BASE + "\r"]
+    folder = fortigate.make_folder(ParseContext())
+    assert folder is not None
+    assert folder.fold("\n".join(lines).encode()) == (6, [4], 1)  # date + time: the parser's
+    got = sorted(folder.drain())
+    assert [(t.client, t.user, t.host, t.events, t.blocked, t.bytes_in, t.bytes_out, t.uploads)
+            for t in got] == [("10.1.2.3", "jdoe", "203.0.113.80", 1, 1, 0, 0, 0),
+                              ("10.1.2.3", "jdoe", "quizlet.com", 3, 1, 40960, 1034, 0)]
+    assert got[1].first == 1795975200.1234567  # eventtime in ns, divided exactly
+
+
+def test_the_upload_rule_matches_the_pipeline() -> None:
+    from sentinel.pipeline import UPLOAD_METHODS, UPLOAD_MIN_BYTES
+
+    assert {"POST", "PUT", "PATCH"} == UPLOAD_METHODS  # spelled out in FortiGateKernel
+    assert ParseContext().upload_min_bytes == UPLOAD_MIN_BYTES
+
+
+# ---------------------------------------------------------------- Sophos Firewall key=value
+
+@st.composite
+def sophos_lines(draw: Any) -> str:
+    """An SFOS content filtering line (18.5 or 19+ layout), each field usually as
+    SFOS writes it and sometimes missing, odd or hostile; and other records."""
+
+    def pick(good: list[str], odd: list[str]) -> str:
+        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
+            return str(draw(st.sampled_from(odd)))
+        return str(draw(st.sampled_from(good)))
+
+    t = draw(times)
+    iso = f"{t:%Y-%m-%dT%H:%M:%S}"
+    host = draw(st.one_of(plain_hosts, plain_hosts.map(str.upper), names))
+    stamp = pick([f"date={t:%Y-%m-%d} time={t:%H:%M:%S} timezone=\"{z}\"" for z in ("UTC", "CST", "EST")]
+                 + [f'timestamp="{iso}{z}"' for z in ("-0600", "+05:30", "Z", "")],
+                 [f"date={t:%Y-%m-%d} time={t:%H:%M:%S}",
+                  f'date={t:%Y-%m-%d} time={t:%H:%M}:60 timezone="UTC"',
+                  f'date={t:%Y-%m-%d} time={t:%H:%M:%S}.5 timezone="UTC"', 'date=2026-13-45 time=10:00:00',
+                  f'date={t:%Y-%m-%d} time={t:%H:%M:%S} timezone="+05:30"', f'timestamp="{iso}.5Z"',
+                  f'timestamp="{iso[:10]} {iso[11:]}-06"', f'timestamp="{iso}+5"', 'timestamp=""',
+                  f'date={t:%Y-%m-%d} time={t:%H:%M:%S} timezone="Central Standard Time"', ""])
+    cells = [
+        'device="SFW"', stamp, 'device_name="XG230"', "log_id=050901616001",
+        pick(['log_type="Content Filtering"'], ['log_type="Firewall"', "", 'log_type="content filtering"']),
+        'log_component="HTTP"',
+        pick(['log_subtype="Allowed"', 'log_subtype="Denied"', 'log_subtype="Warned"'],
+             ['log_subtype="BLOCK"', 'log_subtype="deny"', "", 'log_subtype="Other"']),
+        'status=""', "priority=Information",
+        pick(['user_name="jdoe"', 'user_name=""', ""],
+             ['user_name="John Doe"', 'user_name="o\\"brien"', 'user_name="caf\u00e9"', "user_name=-"]),
+        pick([f'url="https://{host}/a?b=c"', f'url="{host}:443"', f'url="http://{host}:8080/"'],
+             [f'url="http://u@{host}/"', 'url="http://[2001:db8::1]/"', 'url=""', "", 'url="/relative"',
+              f'url="//{host}/x"', 'url="http://a:b:c/"']),
+        pick(["src_ip=10.1.2.3", "src_ip=10.1.2.4"], ["src_ip=2001:db8::7", "src_ip=", "", "src_ip=x"]),
+        pick(["dst_ip=203.0.113.7"], ["", "dst_ip=2001:db8::80"]),
+        pick(["sent_bytes=517", "sent_bytes=60000", "bytes_sent=60000", ""],
+             ["sent_bytes=10240", "sent_bytes=", "sent_bytes=-", "sent_bytes=None", "sent_bytes=x",
+              f"sent_bytes={10**19}", "sent_bytes= bytes_sent=70000"]),
+        pick(["recv_bytes=20480", "bytes_received=512", ""], ["recv_bytes=N/A", "recv_bytes=-1"]),
+        pick([f"domain={host}", ""], ["domain=www. google.ca", 'domain=""']),
+        "exceptions=",
+        pick(["method=GET", "method=POST", "http_method=POST", ""], ["method=post", "method=PUT"]),
+        pick(["http_status=200", "http_status=403", ""],
+             ["http_status=-", "http_status=None", "http_status=2x0", "httpresponsecode=200",
+              'http_status="" httpresponsecode=x']),
+        pick([""], ['app_name="YouTube"', "log_type=second", "word", 'a="x"b=c']),
+    ]
+    if draw(st.integers(0, 4)) == 0:
+        cells = draw(st.permutations(cells))
+    line = pick(["", "<30>"], ["Nov 29 10:00:00 sfw01 ", "<1x>"]) + " ".join(c for c in cells if c)
+    if draw(st.integers(0, 12)) == 0:
+        line = line.replace(" ", draw(st.sampled_from(["  ", "\t", "\u00a0"])), 2)
+    if draw(st.integers(0, 30)) == 0:  # a Sophos UTM 9 record: the parser's
+        line = ('2026:11:29-10:00:00 utm httpproxy[1234]: id="0001" severity="info" sys="SecureWeb" '
+                'sub="http" action="pass" method="GET" srcip="10.1.2.3" url="https://quizlet.com/"')
+    return line
+
+
+SFOS = ('device="SFW" date=2026-11-29 time=23:59:10 timezone="EST" device_name="XG230" '
+        'log_id=050901616001 log_type="Content Filtering" log_component="HTTP" log_subtype="Allowed" '
+        'user_name="jdoe" url="https://quizlet.com/live" src_ip=10.1.2.3 dst_ip=203.0.113.7 '
+        'sent_bytes=517 recv_bytes=20480 domain=quizlet.com method=GET http_status=200')
+
+SOPHOS_PINNED = [
+    SFOS, SFOS.replace('timezone="EST"', 'timezone="CST"'),  # not New York's: the table's US Central
+    SFOS.replace('timezone="EST"', 'timezone="UTC"'), SFOS.replace(' timezone="EST"', ""),
+    SFOS.replace("time=23:59:10", "time=23:59:60"), SFOS.replace("time=23:59:10", "time=23:59:61"),
+    SFOS.replace("time=23:59:10", "time=23:59:10.5"), SFOS.replace("date=2026-11-29", "date=2026-02-30"),
+    SFOS.replace('timezone="EST"', 'timezone="Central Standard Time"'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29T23:59:10-0500"'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29T23:59:10+05:30"'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29 23:59:10Z"'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29T23:59:10"'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29T23:59:10.25Z"'),
+    SFOS.replace('timezone="EST"', 'timezone="EST" timestamp=""'),
+    SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"', 'timestamp="2026-11-29T23:59:60Z"'),
+    SFOS.replace('timezone="EST"', 'timezone="UTC+2"'), SFOS.replace('timezone="EST"', 'timezone="UTC"'),
+    SFOS.replace("domain=quizlet.com", "domain=other.example"),  # the URL's host first
+    SFOS.replace('log_type="Content Filtering"', 'log_type="Firewall"'),
+    SFOS.replace('log_type="Content Filtering"', ""),
+    SFOS.replace('log_subtype="Allowed"', 'log_subtype="DENIED"'),
+    SFOS.replace('log_subtype="Allowed"', 'log_subtype="Warned"'),
+    SFOS.replace('log_subtype="Allowed"', 'log_subtype="Denied"').replace("method=GET", "method=post")
+    .replace("sent_bytes=517", "sent_bytes=60000"),
+    SFOS.replace("method=GET", "method=post").replace("sent_bytes=517", "sent_bytes=10240"),
+    SFOS.replace("method=GET", "http_method=PUT").replace("sent_bytes=517", "bytes_sent=99999"),
+    SFOS.replace("sent_bytes=517", "sent_bytes= bytes_sent=70000").replace("method=GET", "method=PATCH"),
+    SFOS.replace("recv_bytes=20480", "recv_bytes=-"), SFOS.replace("recv_bytes=20480", "recv_bytes=None"),
+    SFOS.replace("recv_bytes=20480", "recv_bytes=1e3"), SFOS.replace("http_status=200", "http_status=2x0"),
+    SFOS.replace("http_status=200", "http_status=N/A"),
+    SFOS.replace("http_status=200", 'http_status="" httpresponsecode=x'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="quizlet.com:443"'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="https://user@evil.example@quizlet.com/"'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="/relative"'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="/relative"').replace(" domain=quizlet.com", ""),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="http://[2001:db8::1]:8080/"'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="HTTPS://QUIZLET.COM./"'),
+    SFOS.replace('url="https://quizlet.com/live"', 'url="averyveryverylongscheme://quizlet.com/"'),
+    SFOS.replace('url="https://quizlet.com/live"', "").replace("domain=quizlet.com", "domain=www. google.ca"),
+    SFOS.replace('user_name="jdoe"', 'user_name="John Doe"'),
+    SFOS.replace('user_name="jdoe"', 'user_name="o\\"b"'),
+    SFOS.replace('user_name="jdoe"', "user_name=-"), SFOS.replace("src_ip=10.1.2.3", "src_ip=fe80::1%port2"),
+    SFOS.replace("src_ip=10.1.2.3", "src_ip=010.1.2.3"), "<30>" + SFOS, "<1x>" + SFOS,
+    SFOS + " log_type=second user_name=second", SFOS.replace(" ", "\t", 2), SFOS + "\u00e9",
+    '2026:11:29-10:00:00 utm httpproxy[1234]: id="0001" severity="info" sys="SecureWeb" sub="http" '
+    'action="pass" method="GET" srcip="10.1.2.3" url="https://quizlet.com/"',
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(sophos_lines(), min_size=5, max_size=30),
+       ends=st.lists(ending(), min_size=len(SOPHOS_PINNED), max_size=len(SOPHOS_PINNED)),
+       chunk=st.sampled_from([64, 2000, 1 << 20]), tz=st.sampled_from([dt.UTC, NY]))
+@example(lines_=SOPHOS_PINNED, ends=["\n"] * len(SOPHOS_PINNED), chunk=1 << 20, tz=NY)
+@example(lines_=SOPHOS_PINNED, ends=["\r\n"] * len(SOPHOS_PINNED), chunk=64, tz=dt.UTC)
+def test_sophos_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str],
+                                            chunk: int, tz: dt.tzinfo) -> None:
+    path = tmp_path / "sfos.log"
+    path.write_bytes(b"".join(ln.encode() + e.encode() for ln, e in zip(lines_, ends, strict=False)))
+    assert read_kv(path, True, chunk, "sophos", tz=tz) == read_kv(path, False, chunk, "sophos", tz=tz)
+
+
+def test_the_sophos_kernel_takes_content_filtering_lines() -> None:
+    """Not a speed test: it checks the fast path is actually used."""
+    from collectors.proxy import sophos
+
+    lines = [SFOS, SFOS.replace('date=2026-11-29 time=23:59:10 timezone="EST"',
+                                'timestamp="2026-11-30T04:59:11Z"'),
+             SFOS.replace('log_type="Content Filtering"', 'log_type="Firewall"'),
+             SOPHOS_PINNED[-1], SFOS.replace('log_subtype="Allowed"', 'log_subtype="Denied"') + "\r"]
+    folder = sophos.make_folder(ParseContext(tz=NY, day_zone=NY))
+    assert folder is not None
+    assert folder.fold("\n".join(lines).encode()) == (5, [3], 1)  # UTM 9: the parser's
+    (t,) = folder.drain()
+    assert (t.day, t.client, t.user, t.host, t.events, t.blocked, t.bytes_in, t.bytes_out) == (
+        dt.date(2026, 11, 29), "10.1.2.3", "jdoe", "quizlet.com", 3, 1, 40960, 1034)
+    assert (t.first, t.last) == (1796014750.0, 1796014751.0)
+
+
+# ---------------------------------------------------------------- through the pipeline
+
+@pytest.mark.parametrize("fmt", ["fortigate", "sophos"])
+def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> None:
+    """`sentinel.pipeline` hands the fold ``ingest.upload_min_bytes``; with
+    ``privacy.store_urls`` a proxy fold stands aside so URL samples are kept."""
+    from sqlalchemy import func, select
+
+    from sentinel.config import load_settings
+    from sentinel.pipeline import scan
+    from sentinel.store import Store
+    from sentinel.store.models import UrlSample, UsageDaily
+
+    if fmt == "fortigate":
+        lines = [fgt(httpmethod='"POST"', sentbyte=str(n), user=f'"u{n}"') for n in (999, 1000, 60000)]
+        lines.append(fgt(action='"blocked"', httpmethod='"PUT"', sentbyte="60000"))
+    else:
+        post = SFOS.replace("method=GET", "method=POST")
+        lines = [post.replace("sent_bytes=517", f"sent_bytes={n}").replace("jdoe", f"u{n}")
+                 for n in (999, 1000, 60000)]
+        lines.append(post.replace('log_subtype="Allowed"', 'log_subtype="Denied"'))
+    path = tmp_path / f"{fmt}.log"
+    path.write_text("\n".join(lines) + "\n")
+    os.utime(path, (path.stat().st_mtime - 3600,) * 2)
+
+    def run(compiled: bool, urls: bool) -> tuple[list[tuple[Any, ...]], int]:
+        settings = load_settings(None, {
+            "storage.data_dir": str(tmp_path / "data"),  # one pseudonym key for every run
+            "storage.database_url": f"sqlite:///{tmp_path / f'{compiled}{urls}.db'}",
+            "district.timezone": "UTC", "ingest.upload_min_bytes": 1000,
+            "ingest.compiled": compiled, "privacy.store_urls": urls}, env={})
+        store = Store.open(str(settings.storage.database_url))
+        try:
+            scan(settings, store, [path], format_name=fmt)
+            with store.session() as s:
+                usage = sorted((r.day, r.host, r.user, r.events, r.blocked, r.bytes_in, r.bytes_out,
+                                r.uploads) for r in s.scalars(select(UsageDaily)))
+                samples = s.scalar(select(func.count()).select_from(UrlSample)) or 0
+        finally:
+            store.dispose()
+        return usage, samples
+
+    folded, plain = run(True, False), run(False, False)
+    assert folded == plain and folded[1] == 0
+    assert sum(r[-1] for r in folded[0]) == 2  # 1000 and 60000 bytes: uploads at this threshold
+    assert sum(r[4] for r in folded[0]) == 1
+    usage, samples = run(True, True)
+    assert usage == plain[0] and samples > 0
