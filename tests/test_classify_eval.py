@@ -151,3 +151,56 @@ def test_the_shipped_set_has_the_promised_shape() -> None:
     aliases = ce.load_aliases(ce.ALIASES_PATH)
     assert aliases, "the alias table is empty"
     assert ce.check_aliases(aliases) == []
+
+
+def test_split_is_deterministic_and_keeps_products_and_domains_whole(tmp_path: Path) -> None:
+    import hashlib
+
+    text = TOY + ("www.quizlet.com,app,QUIZLET!,doc\n"
+                  "cdn.example.net,noise,,doc\n"
+                  "blog.me.github.io,unknown,,doc\n")
+    rows = ce.load_set(_write(tmp_path, text))
+    dev, test = ce.select_split(rows, "dev"), ce.select_split(rows, "test")
+    assert ce.select_split(rows, "all") == rows
+    # a partition: every row on exactly one side, in the set's order
+    assert sorted(r.row for r in dev + test) == [r.row for r in rows]
+    assert not {r.host for r in dev} & {r.host for r in test}
+    # the key: normalized product name for app rows, registered domain otherwise
+    by_host = {r.host: r for r in rows}
+    assert ce.split_key(by_host["www.quizlet.com"]) == "quizlet"
+    assert ce.split_key(by_host["ads.example.net"]) == "example.net"
+    assert ce.split_key(by_host["blog.me.github.io"]) == "me.github.io"
+    for r in rows:
+        first = hashlib.sha256(ce.split_key(r).encode()).hexdigest()[0]
+        assert ce.split_of(r) == ("test" if int(first, 16) < 8 else "dev")
+    # whole products and domain families fall on one side
+    assert ce.split_of(by_host["quizlet.com"]) == ce.split_of(by_host["www.quizlet.com"])
+    assert ce.split_of(by_host["ads.example.net"]) == ce.split_of(by_host["cdn.example.net"])
+    assert ce.select_split(list(reversed(rows)), "test") == list(reversed(test))
+    with pytest.raises(ValueError, match="unknown split"):
+        ce.select_split(rows, "train")
+
+
+def test_the_shipped_set_splits_into_two_real_halves() -> None:
+    rows = ce.load_set(ce.SET_PATH)
+    dev, test = ce.select_split(rows, "dev"), ce.select_split(rows, "test")
+    assert len(dev) + len(test) == len(rows)
+    for half in (dev, test):
+        assert 0.3 * len(rows) < len(half) < 0.7 * len(rows)
+        assert {r.label for r in half} == set(ce.LABELS)
+    dev_apps = {ce.norm_name(r.app) for r in dev if r.label == "app"}
+    test_apps = {ce.norm_name(r.app) for r in test if r.label == "app"}
+    assert dev_apps and test_apps and not dev_apps & test_apps
+
+
+def test_main_reports_the_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path = _write(tmp_path, TOY)
+    aliases = _write(tmp_path, "eval_name,kb_id\nSchoology,schoology\n", "aliases.csv")
+    for split in ("dev", "test"):
+        assert ce.main(["--set", str(path), "--aliases", str(aliases), "--split", split,
+                        "--no-demo", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["split"] == split
+        assert out["set"]["hosts"] == len(ce.select_split(ce.load_set(path), split))
