@@ -158,7 +158,11 @@ class Findings(_Model):
 
 class Catalog(_Model):
     path: Path | None = None
-    """District catalog (CSV or YAML)."""
+    """District catalog (CSV or YAML). Imported into the store at start-up
+    whenever its content changed (`sentinel.catalog_store.sync_config_catalog`)."""
+    replace_on_import: bool = False
+    """When the file is imported at start-up, delete stored products it does not
+    list (false: they stay, e.g. products added by ``sentinel triage label``)."""
 
 
 class Ingest(_Model):

@@ -289,3 +289,72 @@ class FindingTransition(Base):
     reason: Mapped[str] = mapped_column(Text)
     suppressed_until: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CatalogProduct(Base):
+    """A product of the district catalog (`sentinel.catalog_store`).
+
+    ``data`` is the product as canonical JSON of its ``catalog.io`` YAML form
+    (sorted keys, dates as ISO text), so it reads back to an equal Product.
+    """
+
+    __tablename__ = "catalog_products"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    """Catalog order: new products go to the end."""
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(255))
+
+
+class CatalogChange(Base):
+    """One change of the catalog: who, when, why, before and after.
+
+    Written with its ``catalog.change`` audit record in the same transaction;
+    ``audit_seq`` points at it. kind: import, create, update, set-status, label
+    or delete. ``product_id`` is None for a noise label; ``domain`` is the rule a
+    label added. ``before``/``after`` are canonical JSON (None: did not exist).
+    """
+
+    __tablename__ = "catalog_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    product_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CatalogNoise(Base):
+    """A district noise label from triage: a domain rule and its category."""
+
+    __tablename__ = "catalog_noise"
+    rule: Mapped[str] = mapped_column(String(255), primary_key=True)
+    """Canonical domain rule text (``catalog.model.parse_domain_rule``)."""
+    category: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class CatalogImport(Base):
+    """One import of a catalog file: its path and content hash (the start-up
+    import of ``[catalog] path`` runs again only when the hash changes)."""
+
+    __tablename__ = "catalog_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[str] = mapped_column(String(32))
+    replace: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
