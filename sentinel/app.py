@@ -6,16 +6,16 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import CatalogError
-from catalog.io import load_catalog
-from catalog.kb import KnowledgeBase, load_knowledge_base
+from catalog.kb import HostList, KnowledgeBase, load_knowledge_base
 from catalog.match import Matcher
 from catalog.model import Catalog
 from sentinel.config import Settings
+from sentinel.errors import SentinelError
 from sentinel.findings import Evaluation, evaluate
 from sentinel.pipeline import InputResult, Progress, scan
 from sentinel.report import ReportData, build_report, write_html
@@ -30,8 +30,11 @@ class Context:
     on first use: a scan reads its logs (in worker processes, with ``--jobs``)
     before it needs them."""
 
-    def __init__(self, settings: Settings, store: Store, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, store: Store, catalog: Catalog,
+                 labels: Sequence[HostList] = ()) -> None:
         self.settings, self.store, self.catalog = settings, store, catalog
+        self.labels = tuple(labels)
+        """The district's noise labels from triage, as matcher noise lists."""
         self._kb: KnowledgeBase | None = None
         self._matcher: Matcher | None = None
 
@@ -53,16 +56,18 @@ class Context:
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            self._matcher = build_matcher(self.settings, self.catalog, self.kb)
+            self._matcher = build_matcher(self.settings, self.catalog, self.kb, self.labels)
         return self._matcher
 
 
-def build_matcher(settings: Settings, catalog: Catalog, kb: KnowledgeBase) -> Matcher:
-    """The matcher of a district: its catalog, the knowledge base, its own domains
-    and its ``[[lists]]`` (read at start-up by `load_settings`, cached since)."""
+def build_matcher(settings: Settings, catalog: Catalog, kb: KnowledgeBase,
+                  labels: Sequence[HostList] = ()) -> Matcher:
+    """The matcher of a district: its catalog, the knowledge base, its own domains,
+    its ``[[lists]]`` (read at start-up by `load_settings`, cached since) and its
+    triage noise labels (``labels``, `sentinel.catalog_store.noise_lists`)."""
     from catalog.kb import load_host_list
 
-    lists = []
+    lists = list(labels)
     for spec in settings.lists:
         hl = load_host_list(spec.path, spec.name, spec.category, spec.format)
         if hl.skipped:
@@ -74,15 +79,21 @@ def build_matcher(settings: Settings, catalog: Catalog, kb: KnowledgeBase) -> Ma
 
 
 def open_context(settings: Settings) -> Context:
+    """The store, with the catalog held in it. ``[catalog] path`` is imported
+    first when its content changed since its last import (a bad file fails here,
+    naming file, row, column and reason, and changes nothing)."""
+    from sentinel.audit import record_config
+    from sentinel.catalog_store import load, sync_config_catalog
+
     store = Store.open(settings.database_url)
-    catalog = Catalog()
     try:
-        if settings.catalog.path is not None:
-            catalog = load_catalog(settings.catalog.path)
-    except CatalogError:
+        sync_config_catalog(settings, store)
+        held = load(store)
+        record_config(store, settings)  # a config.change record when the settings changed
+    except SentinelError:
         store.dispose()
         raise
-    return Context(settings, store, catalog)
+    return Context(settings, store, held.catalog, held.noise_lists())
 
 
 @dataclass

@@ -206,6 +206,50 @@ def record_ingest(store: Store, inputs: Sequence[InputResult], actor: str | None
         return append(s, actor or default_actor(), "ingest.run", subject, payload)
 
 
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: node}
+
+
+def _mask_url(url: Any) -> Any:
+    """A database URL without its password."""
+    if isinstance(url, str) and "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        if ":" in cred:
+            return f"{scheme}://{cred.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def record_config(store: Store, settings: Any, actor: str | None = None) -> AuditRecord | None:
+    """A ``config.change`` record when the effective settings differ from those
+    of the last one (the first start records them all): the keys that changed,
+    with old and new values (database passwords masked)."""
+    import json as _json
+
+    snap = _flat(_json.loads(settings.model_dump_json(exclude={"config_file"})))
+    if "storage.database_url" in snap:
+        snap["storage.database_url"] = _mask_url(snap["storage.database_url"])
+    with store.session() as s:
+        _lock_chain(s.connection())
+        last = s.scalars(select(AuditRecord).where(AuditRecord.action == "config.change")
+                         .order_by(AuditRecord.seq.desc()).limit(1)).first()
+        before: dict[str, Any] = {}
+        if last is not None:
+            before = dict(_json.loads(last.payload).get("settings") or {})
+        changed = sorted(k for k in snap.keys() | before.keys() if snap.get(k) != before.get(k))
+        if last is not None and not changed:
+            return None
+        file = str(settings.config_file) if settings.config_file else None
+        return append(s, actor or default_actor(), "config.change", file or "settings", {
+            "file": file, "changed": {k: [before.get(k), snap.get(k)] for k in changed},
+            "settings": snap})
+
+
 def _lock_chain(conn: Connection) -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":

@@ -225,6 +225,13 @@ main.add_command(evidence)
 from sentinel.cli_findings import findings  # noqa: E402  (a command group of its own module)
 
 main.add_command(findings)
+from sentinel.cli_catalog import catalog, triage  # noqa: E402  (command groups of their own module)
+
+main.add_command(catalog)
+main.add_command(triage)
+from sentinel.cli_identify import identify  # noqa: E402  (a command of its own module)
+
+main.add_command(identify)
 
 
 if __name__ == "__main__":  # pragma: no cover
