@@ -134,12 +134,15 @@ def scan(obj: Obj, paths: tuple[Path, ...], format_name: str | None, as_json: bo
 
     if jobs is not None:
         obj.overrides["ingest.jobs"] = jobs
-    ctx = open_context(obj.settings)
-    console = Console(stderr=as_json)
     if not paths and not obj.settings.sources:
         raise click.UsageError("no PATHS given and no [[sources]] in the configuration")
-    with _progress(console, quiet=as_json) as progress:
-        outcome = run_scan(ctx, list(paths), format_name, progress=progress)
+    ctx = open_context(obj.settings)
+    console = Console(stderr=as_json)
+    try:
+        with _progress(console, quiet=as_json) as progress:
+            outcome = run_scan(ctx, list(paths), format_name, progress=progress)
+    finally:
+        ctx.store.dispose()  # no pooled connection outlives the command
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=True))
     else:
@@ -157,9 +160,13 @@ def report(obj: Obj, output: Path | None) -> None:
     from sentinel.report import build_report, render_terminal, write_html
 
     ctx = open_context(obj.settings)
-    evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher)
-    data = build_report(ctx.settings, ctx.store, ctx.catalog, evaluation=evaluation)
-    path = write_html(data, output or ctx.settings.storage.data_dir / "report.html", ctx.store)
+    try:
+        evaluation = evaluate(ctx.settings, ctx.store, ctx.catalog, ctx.kb, ctx.matcher)
+        data = build_report(ctx.settings, ctx.store, ctx.catalog, evaluation=evaluation)
+        path = write_html(data, output or ctx.settings.storage.data_dir / "report.html",
+                          ctx.store)
+    finally:
+        ctx.store.dispose()
     console = Console()
     render_terminal(data, console)
     console.print(f"HTML report: {path}")

@@ -103,8 +103,11 @@ def identify(obj: Any, pseudonym: str | None, ips: tuple[str, ...], users: tuple
     if pseudonym is None and len(values) > 100:
         raise click.UsageError("without a PSEUDONYM, give at most 100 candidates")
     ctx = open_context(obj.settings)
-    out = reveal(ctx.settings, ctx.store, pseudonym=pseudonym, candidates=values, kind=what,
-                 reason=reason, actor=actor or default_actor())
+    try:
+        out = reveal(ctx.settings, ctx.store, pseudonym=pseudonym, candidates=values, kind=what,
+                     reason=reason, actor=actor or default_actor())
+    finally:
+        ctx.store.dispose()
     if as_json:
         click.echo(json.dumps(out, indent=2, ensure_ascii=True))
         return

@@ -52,8 +52,14 @@ def search(obj: Obj, text: str, as_json: bool) -> None:
     """Known apps and noise rules whose id, name, vendor or domains contain TEXT."""
     from catalog.kb import load_knowledge_base
     from catalog.kb import search as kb_search
+    from sentinel.app import open_context
 
-    apps, listed = kb_search(load_knowledge_base(), text, _lists(obj.settings))
+    ctx = open_context(obj.settings)  # the district's triage noise labels are searched too
+    try:
+        labels = ctx.labels
+    finally:
+        ctx.store.dispose()
+    apps, listed = kb_search(load_knowledge_base(), text, (*labels, *_lists(obj.settings)))
     if as_json:
         _emit({"query": text,
                "apps": [{"id": a.id, "name": a.name, "vendor": a.vendor, "category": a.category,
@@ -110,7 +116,15 @@ def _detail(matcher: Matcher, kb: KnowledgeBase, catalog: Catalog, host: str) ->
 def show(obj: Obj, host: str, as_json: bool) -> None:
     """How HOST would classify, and why: the kind of match, the product or noise
     category, the rule that matched, the normalized host and its registered domain."""
-    d = explain(obj.settings, host)
+    from sentinel.app import open_context
+
+    # The catalog held in the store, its triage labels and the config's lists:
+    # exactly what the next evaluation uses.
+    ctx = open_context(obj.settings)
+    try:
+        d = _detail(ctx.matcher, ctx.kb, ctx.catalog, host)
+    finally:
+        ctx.store.dispose()
     if as_json:
         _emit(d)
         return

@@ -633,7 +633,19 @@ def evaluate(settings: Settings, store: Store, catalog: Catalog, kb: KnowledgeBa
                     return catalog.by_id(c["subject"])
             return catalog.by_id(f.subject)
 
+        def noise(f: Finding) -> str | None:
+            """The noise category the finding's hosts now classify as (a triage
+            label, an admin list), if they all do."""
+            cats = {c["category"] for h in (f.hosts or [])[:10]
+                    for c in [_classify(str(h), matcher, apps, names)]
+                    if c["match_kind"] == "noise"}
+            return cats.pop() if len(cats) == 1 and f.hosts else None
+
         def why_cleared(f: Finding) -> str:
+            if f.rule in ("unknown_domain", "unvetted_app"):
+                cat = noise(f)
+                if cat is not None:
+                    return f"the condition no longer holds: now noise ({cat})"
             return _why_cleared(f, listed(f), reached, live, win, today, cfg)
 
         out = reconcile(s, rules.raised, now, why_cleared)

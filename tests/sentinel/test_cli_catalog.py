@@ -219,6 +219,11 @@ def test_triage_ranks_by_reach_and_labels_close_the_loop(cfg: Path, tmp_path: Pa
         "--vendor", "Unknown", "--reason", "a game site")
     run(cfg, "triage", "label", "example.com", "--app", "quizlet", "--reason", "mirror")
     assert as_json(cfg, "triage", "list")["domains"] == []  # the queue reflects labels at once
+    # kb show explains hosts with the store's catalog and labels, as evaluation will.
+    shown = as_json(cfg, "kb", "show", "cdn.weird-stats.xyz")
+    assert (shown["kind"], shown["category"]) == ("noise", "telemetry"), shown
+    shown = as_json(cfg, "kb", "show", "play.mathfun-unblocked.net")
+    assert (shown["kind"], shown["product"]["name"]) == ("district", "MathFun"), shown
     assert findings_of(cfg)[("unknown_domain", "weird-stats.xyz")]["state"] == "open"
 
     evaluate(cfg)  # the next evaluation uses the labels
@@ -228,6 +233,8 @@ def test_triage_ranks_by_reach_and_labels_close_the_loop(cfg: Path, tmp_path: Pa
         assert (f["state"], f["resolution"]) == ("resolved", "cleared"), f
     assert "now in the catalog as MathFun (requested)" in \
         after[("unknown_domain", "mathfun-unblocked.net")]["state_reason"]
+    assert after[("unknown_domain", "weird-stats.xyz")]["state_reason"].endswith(
+        "now noise (telemetry)")
     assert ("pending_review", "mathfun") in after  # a requested product in use
     kb = run(cfg, "catalog", "show", "mathfun", "--json")
     assert json.loads(kb.stdout)["history"][0]["kind"] == "create"

@@ -56,7 +56,11 @@ category = "app"
 def run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
     runner = CliRunner()
     argv = (["-c", str(config)] if config else []) + list(args)
-    res = runner.invoke(main, argv, env={"SENTINEL_CONFIG": ""}, catch_exceptions=False)
+    # kb commands read the district catalog held in the store: an empty one here
+    # unless a config names its own data directory.
+    import tempfile
+    env = {"SENTINEL_CONFIG": "", "SENTINEL_DATA_DIR": tempfile.mkdtemp(prefix="kb-")}
+    res = runner.invoke(main, argv, env=env, catch_exceptions=False)
     return res.exit_code, res.stdout, res.stderr
 
 
