@@ -87,8 +87,11 @@ def group_grants(s: Session, apps: AppMatcher) -> list[GrantGroup]:
     names = {a.app_key: (a.app_id, a.app_name) for a in s.scalars(select(SsoApp))}
     groups: dict[tuple[str, str], GrantGroup] = {}
     t = SsoGrant
-    for g in s.execute(select(t.app_key, t.active, t.population, t.site, t.scopes,
-                              t.first_granted, t.last_granted)):
+    # Streamed in batches, never all held: a district may have millions of grants.
+    rows = s.connection().execution_options(yield_per=5000).execute(
+        select(t.app_key, t.active, t.population, t.site, t.scopes, t.first_granted,
+               t.last_granted))
+    for g in rows:
         app_id, app_name = names.get(g.app_key, ("" if g.app_key.startswith("name:")
                                                  else g.app_key, ""))
         m = apps.match(app_id, app_name)

@@ -306,7 +306,9 @@ def _param_value(p: dict[str, Any]) -> Any:
     return None
 
 
-def _params(event: dict[str, Any]) -> dict[str, Any]:
+def _params(event: dict[str, Any], wanted: frozenset[str] | None = None) -> dict[str, Any]:
+    """The event's parameters by name (only ``wanted`` ones, when given: the
+    others are not decoded)."""
     params = event.get("parameters")
     if not params:
         return {}
@@ -316,9 +318,12 @@ def _params(event: dict[str, Any]) -> dict[str, Any]:
     for p in params:
         if isinstance(p, dict):
             name = p.get("name")
-            if isinstance(name, str):
+            if isinstance(name, str) and (wanted is None or name in wanted):
                 out[name] = _param_value(p)
     return out
+
+
+_TOKEN_PARAMS = frozenset(("client_id", "app_name", "scope", "scope_data"))
 
 
 def _activity(record: Any, app: str) -> tuple[list[Any], dict[str, Any]]:
@@ -391,7 +396,7 @@ def token_record(record: Any, lineno: int) -> list[Event]:
             continue
         if common is None:
             common = _common(activity)
-        params = _params(ev)
+        params = _params(ev, _TOKEN_PARAMS)
         client_id = params.get("client_id")
         app_name = params.get("app_name")
         client_id = str(client_id) if isinstance(client_id, (str, int)) and client_id != "" else None
