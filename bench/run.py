@@ -302,7 +302,7 @@ def main() -> None:
     ap.add_argument("--other", type=int, default=5_000_000, help="Zeek and dnsmasq lines")
     ap.add_argument("--packets", type=int, default=2_000_000, help="pcap DNS query packets")
     ap.add_argument("--web", type=int, default=5_000_000, help="Squid lines")
-    ap.add_argument("--kv", type=int, default=1_000_000, help="FortiGate lines")
+    ap.add_argument("--kv", type=int, default=5_000_000, help="FortiGate lines (as many as Squid)")
     ap.add_argument("--token-mib", type=int, default=1024,
                     help="Google Workspace token export size (MiB)")
     ap.add_argument("--hosts", type=int, default=200_000,

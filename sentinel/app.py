@@ -126,7 +126,7 @@ def report_path(settings: Settings) -> Path:
 def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
              progress: Any = None, today: dt.date | None = None,
              actor: str | None = None) -> ScanOutcome:
-    from sentinel.audit import record_ingest
+    from sentinel.audit import record_failed_ingest, record_ingest
 
     t0 = time.perf_counter()
     # What the findings and the report need (knowledge base, matcher, the public
@@ -136,6 +136,9 @@ def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
     warm.start()
     try:
         inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
+    except BaseException as exc:
+        record_failed_ingest(ctx.store, paths, exc, actor)  # a failed scan is on the record too
+        raise
     finally:
         warm.join()
     record_ingest(ctx.store, inputs.inputs, actor)  # one ingest.run audit record per scan

@@ -206,6 +206,20 @@ def record_ingest(store: Store, inputs: Sequence[InputResult], actor: str | None
         return append(s, actor or default_actor(), "ingest.run", subject, payload)
 
 
+def record_failed_ingest(store: Store, paths: Sequence[Any], exc: BaseException,
+                         actor: str | None = None) -> AuditRecord | None:
+    """The ``ingest.run`` record of a scan that failed: what it was given and
+    why it stopped (what it committed before is in ``ingest_runs``). Never
+    raises: the scan's own error is what the caller reports."""
+    try:
+        with store.session() as s:
+            return append(s, actor or default_actor(), "ingest.run", "failed scan", {
+                "status": "failed", "paths": [str(p) for p in paths][:1000],
+                "error": f"{type(exc).__name__}: {exc}"[:2000]})
+    except Exception:  # the store itself may be what failed
+        return None
+
+
 def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(node, dict):
         out: dict[str, Any] = {}

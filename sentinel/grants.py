@@ -190,8 +190,9 @@ def grant_findings(groups: list[GrantGroup], catalog: Catalog,
             out.append(_fields(
                 "scope_drift", g, f"Scope drift: {product.name}", sev, product.status.value,
                 f"{_scope_list(beyond)} ({', '.join(extra)}) granted beyond the review's "
-                f"allowed data ({', '.join(sorted(allowed)) or 'none'}) by {holders} of "
-                f"{_accounts(g)}"))
+                f"allowed data ({', '.join(sorted(allowed)) or 'none'}) in {holders} of its "
+                f"{g.active} active grant{'s' if g.active != 1 else ''} "
+                f"({_accounts(g).removesuffix(' (active grants)')})"))
     return out
 
 

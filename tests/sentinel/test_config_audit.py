@@ -31,3 +31,21 @@ def test_database_passwords_are_masked() -> None:
         "postgresql+psycopg://sentinel:***@db/x"
     assert _mask_url("sqlite:////var/lib/sentinel/sentinel.db") == \
         "sqlite:////var/lib/sentinel/sentinel.db"
+
+
+def test_a_failed_scan_is_recorded_and_still_raises(tmp_path: Path) -> None:
+    import pytest
+
+    from sentinel.app import run_scan
+    from sentinel.errors import ConfigError
+
+    cfg = tmp_path / "sentinel.toml"
+    cfg.write_text(f'[storage]\ndata_dir = "{tmp_path / "d"}"\n')
+    ctx = open_context(load_settings(cfg, env={}))
+    with pytest.raises(ConfigError, match="no such file"):
+        run_scan(ctx, [tmp_path / "missing.log"], actor="cli:test")
+    (rec,) = audit.records(ctx.store, action="ingest.run")
+    assert (rec["subject"], rec["actor"], rec["payload"]["status"]) == \
+        ("failed scan", "cli:test", "failed")
+    assert "no such file" in rec["payload"]["error"]
+    assert rec["payload"]["paths"] == [str(tmp_path / "missing.log")]
