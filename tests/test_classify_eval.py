@@ -204,3 +204,15 @@ def test_main_reports_the_split(tmp_path: Path, capsys: pytest.CaptureFixture[st
         out = json.loads(capsys.readouterr().out)
         assert out["split"] == split
         assert out["set"]["hosts"] == len(ce.select_split(ce.load_set(path), split))
+
+
+def test_test_split_lists_no_misses_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """The held-out half must not be seen by accident: no misses, no missing domains."""
+    import json as _json
+
+    assert ce.main(["--split", "test", "--no-demo", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert all(v == [] for v in out["misses"].values()) and out["missing_domains"] == {}
+    assert ce.main(["--split", "dev", "--no-demo", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert any(out["misses"].values()) or sum(out["miss_counts"].values()) == 0
