@@ -173,15 +173,24 @@ def append(target: Session | Connection, actor: str, action: str, subject: str,
         raise AuditError(f"audit payload of {action} on {subject[:100]!r}: {exc}") from None
 
     conn = target.connection() if isinstance(target, Session) else target
-    _lock_chain(conn)
-    row = conn.execute(select(AuditRecord.seq, AuditRecord.hash)
-                       .order_by(AuditRecord.seq.desc()).limit(1)).first()
-    seq, prev_hash = (int(row[0]) + 1, str(row[1])) if row is not None else (1, GENESIS_HASH)
+    # The head is read once per transaction: the chain stays locked until the
+    # transaction ends, so only this transaction's own appends move it.
+    tx = conn.get_transaction()
+    cached = conn.info.get("audit_head")
+    if cached is not None and tx is not None and cached[0] is tx:
+        seq, prev_hash = cached[1] + 1, cached[2]
+    else:
+        _lock_chain(conn)
+        tx = conn.get_transaction()
+        row = conn.execute(select(AuditRecord.seq, AuditRecord.hash)
+                           .order_by(AuditRecord.seq.desc()).limit(1)).first()
+        seq, prev_hash = (int(row[0]) + 1, str(row[1])) if row is not None else (1, GENESIS_HASH)
     at = dt.datetime.now(dt.UTC)  # under the lock: times rise along the chain
     digest = record_hash(seq, canonical_time(at), actor, action, subject, value, prev_hash)
     fields = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
               "payload": payload_text, "prev_hash": prev_hash, "hash": digest}
     conn.execute(insert(AuditRecord).values(**fields))
+    conn.info["audit_head"] = (tx, seq, digest)
     return AuditRecord(**fields)
 
 

@@ -88,9 +88,11 @@ def group_grants(s: Session, apps: AppMatcher) -> list[GrantGroup]:
     groups: dict[tuple[str, str], GrantGroup] = {}
     t = SsoGrant
     # Streamed in batches, never all held: a district may have millions of grants.
-    rows = s.connection().execution_options(yield_per=5000).execute(
+    # (Options on the statement, not the connection: a connection's options
+    # would stay, and turn its later INSERTs into server-side cursors.)
+    rows = s.connection().execute(
         select(t.app_key, t.active, t.population, t.site, t.scopes, t.first_granted,
-               t.last_granted))
+               t.last_granted).execution_options(yield_per=5000))
     for g in rows:
         app_id, app_name = names.get(g.app_key, ("" if g.app_key.startswith("name:")
                                                  else g.app_key, ""))

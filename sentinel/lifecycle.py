@@ -122,7 +122,8 @@ def _record(s: Session, f: Finding, prev: str | None, to: str, actor: str, reaso
     f.resolution = resolution if to == "resolved" else None
     f.resolved_at = now if to == "resolved" else None
     f.suppressed_until = until if to == "suppressed" else None
-    s.flush()  # the id, for a finding raised now
+    if f.id is None:
+        s.flush()  # the id, for a finding raised now
     payload = {"finding": f.id, "rule": f.rule, "subject": f.subject, "from": prev, "to": to,
                "resolution": f.resolution, "reason": reason, "at": now,
                "suppressed_until": until, "severity": f.severity, "tier": f.tier}
@@ -226,11 +227,17 @@ def reconcile(s: Session, raised: Sequence[Raised], now: dt.datetime,
     """
     existing = {(f.rule, f.subject): f for f in s.scalars(select(Finding).with_for_update())}
     out = []
+    # New findings are inserted together (one flush gives them their ids), then
+    # each gets its "raised" transition.
+    fresh = {r.key: Finding(**r.fields, created_at=now, updated_at=now)
+             for r in raised if r.key not in existing}
+    if fresh:
+        s.add_all(fresh.values())
+        s.flush()
     for r in raised:
         f = existing.pop(r.key, None)
         if f is None:
-            f = Finding(**r.fields, created_at=now, updated_at=now)
-            s.add(f)
+            f = fresh[r.key]
             _record(s, f, None, "open", SENTINEL, f"raised: {f.title}", now)
             out.append(f)
             continue
