@@ -1,7 +1,7 @@
 """Throughput and peak memory of `sentinel scan` beside its floors.
 
     python bench/run.py [--lines 5000000] [--small 1000000] [--other 5000000]
-                        [--packets 2000000] [--only bind,zeek,dnsmasq,pcap]
+                        [--packets 2000000] [--kv 5000000] [--only bind,zeek,dnsmasq,pcap]
 
 Generates deterministic logs of the same synthetic traffic (a week of 2,000
 devices, cached in bench/out/): BIND query logs, a Zeek dns.log, a dnsmasq log
@@ -134,6 +134,25 @@ def generate_fortigate(path: Path, lines: int) -> None:
 
     _write(path, (fortigate.render(ev, dt.UTC, session=i) + "\n"
                   for i, ev in enumerate(_web(lines))))
+
+
+def generate_sophos(path: Path, lines: int) -> None:
+    from collectors.proxy import sophos
+
+    _write(path, (sophos.render(ev, dt.UTC) + "\n" for ev in _web(lines)))
+
+
+def generate_cef(path: Path, lines: int) -> None:
+    """CEF records (``rt`` in ms), every other one behind a syslog header."""
+    from collectors.proxy import cef
+
+    _write(path, (cef.render(ev, syslog=i % 2 == 0) + "\n" for i, ev in enumerate(_web(lines))))
+
+
+def generate_leef(path: Path, lines: int) -> None:
+    from collectors.proxy import leef
+
+    _write(path, (leef.render(ev, syslog=i % 2 == 0) + "\n" for i, ev in enumerate(_web(lines))))
 
 
 TOKEN_APPS = 400
@@ -304,12 +323,14 @@ def main() -> None:
     ap.add_argument("--other", type=int, default=5_000_000, help="Zeek and dnsmasq lines")
     ap.add_argument("--packets", type=int, default=2_000_000, help="pcap DNS query packets")
     ap.add_argument("--web", type=int, default=5_000_000, help="Squid lines")
-    ap.add_argument("--kv", type=int, default=5_000_000, help="FortiGate lines (as many as Squid)")
+    ap.add_argument("--kv", type=int, default=5_000_000,
+                    help="FortiGate, Sophos, CEF and LEEF lines (as many as Squid)")
     ap.add_argument("--token-mib", type=int, default=1024,
                     help="Google Workspace token export size (MiB)")
     ap.add_argument("--hosts", type=int, default=200_000,
                     help="unique hosts for the cold-classification run")
-    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate,gws_token,classify")
+    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate,sophos,cef,"
+                                      "gws_token,classify")
     args = ap.parse_args()
     only = set(args.only.split(","))
     OUT.mkdir(exist_ok=True)
@@ -336,6 +357,9 @@ def main() -> None:
     if "fortigate" in only:
         run_format("fortigate", made(f"fortigate-{args.kv}.log", args.kv, generate_fortigate),
                    args.kv)
+    for fmt, gen in (("sophos", generate_sophos), ("cef", generate_cef), ("leef", generate_leef)):
+        if fmt in only:
+            run_format(fmt, made(f"{fmt}-{args.kv}.log", args.kv, gen), args.kv)
     if "gws_token" in only:
         path = made(f"gws-token-{args.token_mib}MiB.ndjson", args.token_mib << 20,
                     generate_gws_token)

@@ -1400,3 +1400,328 @@ cdef class SophosKernel(KVKernel):
         a, b = va[SP_SRC_IP], vb[SP_SRC_IP]
         return self._add(s + a, b - a, s + h0, h1 - h0, us, False, s + va[SP_USER_NAME],
                          vb[SP_USER_NAME] - va[SP_USER_NAME], blocked, rcvd, sent, upload)
+
+
+# ---------------------------------------------------------------- CEF
+
+cdef enum:
+    # the CEF extension keys the fold reads (collectors.proxy.cef.make_parser), each
+    # "a or b or ..." chain of the parser a contiguous run, in the parser's order
+    CE_REQUEST, CE_REQUESTURL,
+    CE_DHOST, CE_DHOSTNAME, CE_DST, CE_DADDR,
+    CE_RT, CE_RECEIPT, CE_START, CE_STARTTIME, CE_END, CE_ENDTIME,
+    CE_SRC, CE_SADDR, CE_STRANS,
+    CE_SUSER, CE_SUSERNAME, CE_DUSER, CE_DUSERNAME,
+    CE_ACT, CE_DACTION,
+    CE_METHOD,
+    CE_IN, CE_BYTESIN,
+    CE_OUT, CE_BYTESOUT,
+    CE_KEYS
+
+
+cdef inline bint _cef_keych(char c) noexcept nogil:
+    """A character of a CEF key as the parser's split reads one: [A-Za-z0-9_.]."""
+    return (b'a' <= c <= b'z') or (b'A' <= c <= b'Z') or _digit(c) or c == b'_' or c == b'.'
+
+
+cdef inline int _first(Py_ssize_t *va, Py_ssize_t *vb, int lo, int hi) noexcept nogil:
+    """The first of keys lo..hi-1 with a non-empty value (``get(a) or get(b)``), or -1."""
+    cdef int k
+    for k in range(lo, hi):
+        if vb[k] > va[k]:
+            return k
+    return -1
+
+
+cdef inline bint _has(const char *s, Py_ssize_t a, Py_ssize_t b, const char *lit,
+                      Py_ssize_t k) noexcept nogil:
+    """``lit in s[a:b]``."""
+    cdef Py_ssize_t i
+    for i in range(a, b - k + 1):
+        if s[i] == lit[0] and memcmp(s + i, lit, k) == 0:
+            return True
+    return False
+
+
+cdef inline bint _cef_blocked(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """``mapping.vendor_action(v) == "blocked"`` for ASCII text: its lower-cased,
+    space-trimmed text starts with a block prefix."""
+    cdef char low[16]
+    cdef Py_ssize_t k, i
+    while a < b and s[a] == b' ':
+        a += 1
+    while b > a and s[b - 1] == b' ':
+        b -= 1
+    k = min(b - a, 16)
+    for i in range(k):
+        low[i] = s[a + i] | 0x20 if b'A' <= s[a + i] <= b'Z' else s[a + i]
+    return ((k >= 5 and memcmp(low, b"block", 5) == 0) or (k >= 4 and memcmp(low, b"deny", 4) == 0)
+            or (k >= 4 and memcmp(low, b"deni", 4) == 0) or (k >= 4 and memcmp(low, b"drop", 4) == 0)
+            or (k >= 6 and memcmp(low, b"reject", 6) == 0)
+            or (k >= 7 and memcmp(low, b"prevent", 7) == 0)
+            or (k >= 5 and memcmp(low, b"reset", 5) == 0)
+            or (k >= 6 and memcmp(low, b"refuse", 6) == 0)
+            or (k >= 10 and memcmp(low, b"quarantine", 10) == 0))
+
+
+cdef class CEFKernel(Kernel):
+    """ArcSight CEF web records (`collectors.proxy.cef`), bare or behind a syslog
+    header.
+
+    Taken: printable ASCII lines, a ``CEF:digits|`` header with seven fields
+    (no escaped pipe), an extension whose pairs are
+    separated by single spaces; the time in ``rt`` (or the parser's next
+    choices) as epoch digits, seconds or milliseconds; a plain host in the
+    URL (``request``), else in ``dhost``/``dst`` (and their long names); a
+    ``src`` address; byte counts as digits or ``-``. Records without any host
+    are valid lines without an event. Escapes (``\\=``) are taken in values not
+    read here and in the URL after its host (``scheme://host/`` before the first
+    backslash). Text dates, the syslog header's time, labelled IPv6 addresses,
+    other escapes, tabs or double blanks, IPv6 or userinfo
+    hosts and anything else go to the parser. Stamps are kept in
+    milliseconds: the parser's ``n / 1000.0`` is exact division below 2**53.
+    """
+
+    cdef int64_t upload_min
+    cdef bint spec_bytes
+    cdef int64_t prev_minute
+
+    def __cinit__(self, *args):
+        self.with_user = True
+        self.per_second = 1000
+        self.prev_minute = -1
+        self.upload_min = 10240
+        self.spec_bytes = False
+
+    def configure(self, int64_t upload_min_bytes, bint spec_bytes):
+        """The pipeline's upload threshold and the source's ``cef_bytes = "spec"``."""
+        self.upload_min = upload_min_bytes
+        self.spec_bytes = spec_bytes
+
+    cdef int _key(self, const char *k, Py_ssize_t n) noexcept:
+        if n == 2:
+            if k[0] == b'r' and k[1] == b't':
+                return CE_RT
+            return CE_IN if k[0] == b'i' and k[1] == b'n' else -1
+        if n == 3:
+            if memcmp(k, b"src", 3) == 0:
+                return CE_SRC
+            if memcmp(k, b"dst", 3) == 0:
+                return CE_DST
+            if memcmp(k, b"act", 3) == 0:
+                return CE_ACT
+            if memcmp(k, b"out", 3) == 0:
+                return CE_OUT
+            return CE_END if memcmp(k, b"end", 3) == 0 else -1
+        if n == 5:
+            if memcmp(k, b"suser", 5) == 0:
+                return CE_SUSER
+            if memcmp(k, b"dhost", 5) == 0:
+                return CE_DHOST
+            if memcmp(k, b"duser", 5) == 0:
+                return CE_DUSER
+            return CE_START if memcmp(k, b"start", 5) == 0 else -1
+        if n == 7:
+            if memcmp(k, b"request", 7) == 0:
+                return CE_REQUEST
+            if memcmp(k, b"bytesIn", 7) == 0:
+                return CE_BYTESIN
+            return CE_ENDTIME if memcmp(k, b"endTime", 7) == 0 else -1
+        if n == 8:
+            return CE_BYTESOUT if memcmp(k, b"bytesOut", 8) == 0 else -1
+        if n == 9:
+            return CE_STARTTIME if memcmp(k, b"startTime", 9) == 0 else -1
+        if n == 10:
+            return CE_REQUESTURL if memcmp(k, b"requestUrl", 10) == 0 else -1
+        if n == 12:
+            return CE_DACTION if memcmp(k, b"deviceAction", 12) == 0 else -1
+        if n == 13:
+            if memcmp(k, b"sourceAddress", 13) == 0:
+                return CE_SADDR
+            return CE_METHOD if memcmp(k, b"requestMethod", 13) == 0 else -1
+        if n == 14:
+            return CE_SUSERNAME if memcmp(k, b"sourceUserName", 14) == 0 else -1
+        if n == 17:
+            return CE_RECEIPT if memcmp(k, b"deviceReceiptTime", 17) == 0 else -1
+        if n == 18:
+            return CE_DADDR if memcmp(k, b"destinationAddress", 18) == 0 else -1
+        if n == 19:
+            if memcmp(k, b"destinationHostName", 19) == 0:
+                return CE_DHOSTNAME
+            return CE_DUSERNAME if memcmp(k, b"destinationUserName", 19) == 0 else -1
+        if n == 23:
+            return CE_STRANS if memcmp(k, b"sourceTranslatedAddress", 23) == 0 else -1
+        return -1
+
+    cdef int _scan(self, const char *s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t *va,
+                   Py_ssize_t *vb) noexcept:
+        """Split the extension ``s[i:n]`` as `cef.parse_extension`'s fast split
+        does: a separator is a space, a maximal run of key characters and "=";
+        a value runs to the next separator; a repeated key keeps its last value.
+        1 when read, 0 when the parser raises or takes another path (text
+        before the first key, two blanks in a row)."""
+        cdef Py_ssize_t k0, k1, v0, sp, q, k
+        cdef const char *hit
+        cdef int kid
+        if i < n and s[i] == b' ':
+            i += 1
+        if i < n and s[n - 1] == b' ':
+            n -= 1
+        if i >= n:
+            return 1  # no pairs: the parser's {}
+        k1 = i
+        while k1 < n and _cef_keych(s[k1]):
+            k1 += 1
+        if k1 == i or k1 >= n or s[k1] != b'=':
+            return 0
+        k0 = i
+        v0 = k1 + 1
+        while True:
+            q = v0
+            sp = -1
+            while q < n:
+                hit = <const char *>memchr(s + q, b' ', n - q)
+                if hit == NULL:
+                    break
+                sp = hit - s
+                if sp + 1 < n and s[sp + 1] == b' ':
+                    return 0  # two blanks: the parser's other split
+                k = sp + 1
+                while k < n and _cef_keych(s[k]):
+                    k += 1
+                if k > sp + 1 and k < n and s[k] == b'=':
+                    break
+                sp = -1
+                q = k
+            kid = self._key(s + k0, k1 - k0)
+            if kid >= 0:
+                va[kid] = v0
+                vb[kid] = n if sp < 0 else sp
+            if sp < 0:
+                return 1
+            k0 = sp + 1
+            k1 = k
+            v0 = k + 1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t va[CE_KEYS]
+        cdef Py_ssize_t vb[CE_KEYS]
+        cdef Py_ssize_t c0, j, a, b, h0, h1, u0, u1, pipes
+        cdef int k
+        cdef uint64_t v
+        cdef int64_t ms, minute, rcvd, sent
+        cdef bint blocked, upload
+        cdef const char *hit
+        if n and s[n - 1] == b'\r':
+            n -= 1  # the driver strips it before the parser sees the line
+        if n < 12 or not _plain_ascii(s, n):
+            return 0
+        # "CEF:" at the start, else after the first " CEF:" (cef.locate)
+        c0 = -1
+        if memcmp(s, b"CEF:", 4) == 0:
+            c0 = 0
+        else:
+            for j in range(1, n - 4):
+                if s[j] == b'C' and s[j - 1] == b' ' and memcmp(s + j, b"CEF:", 4) == 0:
+                    c0 = j
+                    break
+            if c0 < 0:
+                return 0
+        # the version: digits to the first pipe; then six more header fields
+        j = c0 + 4
+        while j < n and _digit(s[j]):
+            j += 1
+        if j == c0 + 4 or j >= n or s[j] != b'|':
+            return 0
+        pipes = 1
+        while pipes < 7:
+            j += 1
+            if j >= n:
+                return 0
+            hit = <const char *>memchr(s + j, b'|', n - j)
+            if hit == NULL:
+                return 0
+            j = hit - s
+            pipes += 1
+        if memchr(s + c0, b'\\', j - c0) != NULL:
+            return 0  # an escaped pipe: the parser's header split
+        memset(va, 0, sizeof(va))  # an absent key reads as empty: falls through "or"
+        memset(vb, 0, sizeof(vb))
+        if not self._scan(s, j + 1, n, va, vb):
+            return 0
+        # escapes: only in the URL, past its host (an unescaped value differs from there on)
+        for k in range(CE_DHOST, CE_KEYS):
+            if vb[k] > va[k] and memchr(s + va[k], b'\\', vb[k] - va[k]) != NULL:
+                return 0
+        # the host: the URL's, else dhost, destinationHostName, dst, destinationAddress
+        h0 = h1 = 0
+        k = _first(va, vb, CE_REQUEST, CE_REQUESTURL + 1)
+        if k >= 0 and not _eq(s, va[k], vb[k], b"-", 1):
+            a, b = va[k], vb[k]
+            hit = <const char *>memchr(s + a, b'\\', b - a)
+            if hit != NULL:
+                # The text before the first escape is the unescaped URL's too: its
+                # host is read there when a scheme and the host's end both are.
+                b = hit - s
+                if not _url_host(s, a, b, False, &h0, &h1) or h1 >= b or h0 == a:
+                    return 0
+            elif not _url_host(s, a, b, False, &h0, &h1):
+                return 0
+            if h1 == h0:
+                return 0
+        else:
+            k = _first(va, vb, CE_DHOST, CE_DADDR + 1)
+            if k < 0:
+                # a labelled IPv6 destination may still name one: the parser's
+                return 0 if _has(s, j + 1, n, b"Label=", 6) else IGNORED
+            if _eq(s, va[k], vb[k], b"-", 1):
+                return IGNORED
+            if not _url_host(s, va[k], vb[k], False, &h0, &h1) or h1 == h0:
+                return 0
+        # the time: epoch digits, seconds below 1e11, else milliseconds below 1e14
+        k = _first(va, vb, CE_RT, CE_ENDTIME + 1)
+        if k < 0:
+            return 0  # the syslog header's time, or none: the parser's
+        a, b = va[k], vb[k]
+        if b - a > 16:
+            return 0
+        v = 0
+        for j in range(a, b):
+            if not _digit(s[j]):
+                return 0
+            v = v * 10 + <uint64_t>_d(s[j])
+        if v >= <uint64_t>100000000000000:
+            return 0
+        ms = <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
+        # the client (an empty one, or a labelled IPv6 one, is the parser's)
+        k = _first(va, vb, CE_SRC, CE_STRANS + 1)
+        if k < 0:
+            return 0
+        a, b = va[k], vb[k]
+        # the user: "-" is none
+        u0 = u1 = 0
+        k = _first(va, vb, CE_SUSER, CE_DUSERNAME + 1)
+        if k >= 0 and not _eq(s, va[k], vb[k], b"-", 1):
+            u0, u1 = va[k], vb[k]
+        k = _first(va, vb, CE_ACT, CE_DACTION + 1)
+        blocked = k >= 0 and _cef_blocked(s, va[k], vb[k])
+        # bytes: "in" is what the client received, unless cef_bytes = "spec"
+        k = (_first(va, vb, CE_OUT, CE_BYTESOUT + 1) if self.spec_bytes
+             else _first(va, vb, CE_IN, CE_BYTESIN + 1))
+        rcvd = 0 if k < 0 or _eq(s, va[k], vb[k], b"-", 1) else _count(s, va[k], vb[k])
+        k = (_first(va, vb, CE_IN, CE_BYTESIN + 1) if self.spec_bytes
+             else _first(va, vb, CE_OUT, CE_BYTESOUT + 1))
+        sent = 0 if k < 0 or _eq(s, va[k], vb[k], b"-", 1) else _count(s, va[k], vb[k])
+        if rcvd < 0 or sent < 0:
+            return 0
+        upload = (sent > 0 and sent >= self.upload_min
+                  and _upload_method(s, va[CE_METHOD], vb[CE_METHOD]))
+        minute = ms // 60000
+        if minute != self.prev_minute:
+            r = self.minute_cb(minute)
+            if r is None:
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r]
+            self.prev_minute = minute
+        return self._add(s + a, b - a, s + h0, h1 - h0, ms, False, s + u0, u1 - u0, blocked,
+                         rcvd, sent, upload)

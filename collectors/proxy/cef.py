@@ -63,11 +63,13 @@ import datetime as dt
 import re
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import MONTHS, LocalClock, iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import CACHE_MAX, KernelFolder
 from collectors.mapping import (
     client_ip,
     count,
@@ -416,5 +418,39 @@ def render(ev: Event, syslog: bool = False) -> str:
     return line
 
 
+class CEFFolder(KernelFolder):
+    """`collectors._fold.CEFKernel`: minutes are POSIX minutes of the record's
+    epoch time; clients are canonical by `mapping.client_ip` (the parser's)."""
+
+    kind = "proxy"
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        super().__init__(ctx, kernel_type, canonical_clients=True)
+        spec = str(ctx.options.get("cef_bytes") or "").lower() == "spec"
+        self.kernel.configure(ctx.upload_min_bytes, spec)
+
+    def _minute(self, minute: int) -> int:
+        return self.bucket(minute * 60)
+
+    def _client_ok(self, raw: bytes) -> bool:
+        clients = self.kernel.clients
+        if len(clients) > CACHE_MAX:
+            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
+        try:
+            got: str | None = client_ip(raw.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            got = None
+        clients[raw] = got
+        return got is not None
+
+
+def make_folder(ctx: ParseContext) -> CEFFolder | None:
+    try:
+        import collectors._fold as _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return CEFFolder(ctx, _fold.CEFKernel)
+
+
 FORMAT = LogFormat(NAME, "proxy", "ArcSight CEF (generic: any appliance, bare or through syslog)",
-                   sniff, make_parser, priority=PRIORITY)
+                   sniff, make_parser, make_folder, priority=PRIORITY)

@@ -754,7 +754,7 @@ def test_the_sophos_kernel_takes_content_filtering_lines() -> None:
 
 # ---------------------------------------------------------------- through the pipeline
 
-@pytest.mark.parametrize("fmt", ["fortigate", "sophos"])
+@pytest.mark.parametrize("fmt", ["fortigate", "sophos", "cef"])
 def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> None:
     """`sentinel.pipeline` hands the fold ``ingest.upload_min_bytes``; with
     ``privacy.store_urls`` a proxy fold stands aside so URL samples are kept."""
@@ -768,6 +768,9 @@ def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> 
     if fmt == "fortigate":
         lines = [fgt(httpmethod='"POST"', sentbyte=str(n), user=f'"u{n}"') for n in (999, 1000, 60000)]
         lines.append(fgt(action='"blocked"', httpmethod='"PUT"', sentbyte="60000"))
+    elif fmt == "cef":
+        lines = [cef(requestMethod="POST", out=str(n), suser=f"u{n}") for n in (999, 1000, 60000)]
+        lines.append(cef(act="blocked", requestMethod="PUT", out="60000"))
     else:
         post = SFOS.replace("method=GET", "method=POST")
         lines = [post.replace("sent_bytes=517", f"sent_bytes={n}").replace("jdoe", f"u{n}")
@@ -800,3 +803,205 @@ def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> 
     assert sum(r[4] for r in folded[0]) == 1
     usage, samples = run(True, True)
     assert usage == plain[0] and samples > 0
+
+
+# ---------------------------------------------------------------- CEF
+
+@st.composite
+def cef_lines(draw: Any) -> str:
+    """A CEF web record, each field usually as the gateways write it and sometimes
+    missing, repeated, escaped or hostile; behind a syslog header or bare."""
+
+    def pick(good: list[str], odd: list[str]) -> str:
+        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
+            return str(draw(st.sampled_from(odd)))
+        return str(draw(st.sampled_from(good)))
+
+    t = draw(times)
+    sec = int(t.replace(tzinfo=dt.UTC).timestamp())
+    ms = sec * 1000 + draw(st.sampled_from([0, 250, 999]))
+    host = draw(st.one_of(plain_hosts, plain_hosts.map(str.upper), names))
+    head = pick(["", "<134>Nov 29 10:00:00 gw01 "],
+                ["<134>Nov  9 10:00:00 gw01 ", "<134>1 2026-11-29T10:00:00Z gw01 app - - ", "junk",
+                 "xCEF:0|", "Nov 29 10:00:00 gw01 x CEF:0|a|b "])
+    header = pick(["CEF:0|Zscaler|NSSWeblog|5.7|web|Web request|3|"],
+                  ["CEF:1|a|b|c|d|e|f|", "CEF:|a|b|c|d|e|f|", "CEF:0|a|b|c|d|e|", "CEF:x|a|b|c|d|e|f|",
+                   "CEF:0|Acme\\|Labs|W\\\\F|1|2|n|3|", "CEF:0|a|b|c|d|e|f| "])
+    cells = [
+        pick([f"rt={ms}", f"rt={sec}"],
+             [f"start={ms}", f"end={sec}", f"deviceReceiptTime={ms}", "rt=Nov 29 2026 10:00:00",
+              "rt=Nov 29 10:00:00.250 UTC", "rt=2026-11-29T10:00:00Z", f"rt={ms}123", "rt=", "",
+              f"rt={ms}x", "rt=99999999999999", "rt=100000000000", f"rt= {ms}", f"rt= start={ms}"]),
+        pick(["src=10.1.2.3", "src=10.1.2.4"],
+             ["src=2001:db8::7", "src=fe80::1%eth0", "src=010.1.2.3", "src=", "", "src=x", "src=-",
+              "sourceAddress=10.1.2.5", "sourceTranslatedAddress=10.9.9.9", "src=10.1.2.3 junk",
+              "c6a2=FD00::555 c6a2Label=Source IPv6 Address", "src=[10.1.2.3]"]),
+        pick(["suser=jdoe", "suser=s012345", ""],
+             ["suser=-", "duser=kim", "suser=John Doe", "suser=DISTRICT\\\\jdoe", "sourceUserName=amy",
+              "suser=caf\u00e9", "suser= duser=kim", "suser=- duser=kim"]),
+        pick([f"request=https://{host}/a?b=c", f"request={host}:443", f"dhost={host}",
+              f"request=https://{host}/a?id\\=7"],
+             ["request=-", "request=- dhost=x.example.com", f"requestUrl=http://{host}/",
+              "request=http://u@h.example/", "request=http://[2001:db8::1]/", "request=", "",
+              "dst=203.0.113.80", "dst=2001:db8::80", "dhost=-", f"dhost={host}:8443",
+              "request=https:///x", "request=/relative", "request=https://x.example/?q= a=b",
+              "c6a3=2606:4700::1 c6a3Label=Destination IPv6 Address",
+              "destinationHostName=www.example.org", "request=https://a\\=b.example/"]),
+        pick(["act=allowed", "act=blocked", ""],
+             ["act=Blocked", "act=deny", "act=DENIED", "act=warn", "act=drop", "act= block",
+              "deviceAction=reject", "act=reset-both", "act=quarantined", "act=-", "act=permit",
+              "act=blocked by policy"]),
+        pick(["requestMethod=GET", "requestMethod=POST", "requestMethod=CONNECT", ""],
+             ["requestMethod=post", "requestMethod=PUT", "requestMethod=PATCH", "requestMethod=-"]),
+        pick(["in=512 out=900", "in=20480 out=60000", ""],
+             ["in=- out=12", "in= out=10240", "out=10239", "bytesIn=5 bytesOut=60000", "in=1e3", "in=-1",
+              f"out={10**19}", "in=12 in=34", "out=x", "out=0060000"]),
+        pick([""], ["cs1Label=URL Category cs1=Games", "cn1Label=HTTP Status cn1=200", "msg=a \\= b",
+                    "msg=two  blanks", "cat=x", "outcome=403", "word", "=odd", "x==y",
+                    "destinationServiceName=YouTube", "src=10.7.7.7", "a-b=c"]),
+    ]
+    if draw(st.integers(0, 4)) == 0:
+        cells = draw(st.permutations(cells))  # repeated keys land anywhere
+    line = head + header + " ".join(c for c in cells if c)
+    if draw(st.integers(0, 12)) == 0:
+        line = line.replace(" ", draw(st.sampled_from(["  ", "\t", "\u00a0"])), 2)
+    if draw(st.integers(0, 15)) == 0:
+        line += draw(st.sampled_from([" ", "  ", " \\"]))
+    if draw(st.integers(0, 20)) == 0:
+        line += " pad=" + "x" * 2500  # past the kernel's own line limit
+    return line
+
+
+CEF_HEAD = "CEF:0|Zscaler|NSSWeblog|5.7|web|Web request|3|"
+CEF_CELLS = [("rt", "1796014750123"), ("src", "10.1.2.3"), ("suser", "jdoe"),
+             ("request", "https://quizlet.com/live"), ("requestMethod", "GET"), ("act", "allowed"),
+             ("in", "20480"), ("out", "517"), ("cn1Label", "HTTP Status"), ("cn1", "200")]
+CEF_BASE = CEF_HEAD + " ".join(f"{k}={v}" for k, v in CEF_CELLS)
+
+
+def cef(**changes: str | None) -> str:
+    """CEF_BASE with extension pairs replaced (a str), dropped (None) or appended."""
+    cells = dict(CEF_CELLS)
+    for k, v in changes.items():
+        k = k.rstrip("_")  # in_=...: "in" is a keyword
+        if v is None:
+            cells.pop(k, None)
+        else:
+            cells[k] = v
+    return CEF_HEAD + " ".join(f"{k}={v}" for k, v in cells.items())
+
+
+CEF_PINNED = [  # the cases a kernel is likeliest to get wrong, always tried
+    CEF_BASE,
+    # escaped pipes and backslashes in the header, escaped "=" and "\" in values
+    CEF_BASE.replace("Zscaler|NSSWeblog", "Acme\\|Labs|Web\\\\Filter").replace("|web|", "|"),
+    CEF_BASE.replace("Zscaler", "Acme\\|Labs"), cef(request="https://quizlet.com/?a\\=b"),
+    cef(msg="a \\= b \\\\ c\\nd"), cef(request="https://quizlet.com\\=x/"),
+    cef(request="http\\://quizlet.com/"), cef(request="ab?\\=x://quizlet.com/"),
+    cef(request="https://quiz\\\\let.com/"), cef(request="//quizlet.com/?a\\=b"),
+    cef(request="quizlet.com:443/\\="), cef(request="https://quizlet.com?\\=\\\\\\n"),
+    cef(request="", requestUrl="https://quizlet.com/?a\\=b"), cef(request="https:\\=//x.example/"),
+    cef(request="https://u@quizlet.com/?\\="), cef(request="https://[2001:db8::1]/?\\="),
+    cef(requestUrl="https://other.example/?\\=\\"), cef(suser="DISTRICT\\\\jdoe"), cef(suser="a\\=b"),
+    # values with spaces, "=" inside values, a separator inside a URL
+    cef(suser="John Doe"), cef(act="blocked by policy"), cef(msg="three words here"),
+    cef(request="https://quizlet.com/?q=a=b&x=1"), cef(request="https://quizlet.com/?q= a=b"),
+    # missing keys
+    cef(suser=None), cef(act=None), cef(src=None), cef(rt=None), cef(requestMethod=None),
+    cef(request=None), cef(request=None, dhost="quizlet.com"), cef(request="-"),
+    cef(request="-", dhost="www.khanacademy.org"), cef(request=None, dhost="-", dst="203.0.113.80"),
+    cef(request=None, dst="203.0.113.80"), cef(request=None, destinationAddress="203.0.113.81"),
+    cef(request=None, destinationHostName="Docs.Google.COM."), cef(request=None, dhost="quizlet.com:8443"),
+    cef(request=None, cn1Label=None, cn1=None),  # no host, no label: a valid record without use
+    cef(request=None, c6a3="2606:4700::6810:1405", c6a3Label="Destination IPv6 Address"),
+    cef(src=None, c6a2="FD00:0:0:0:0:0:0:555", c6a2Label="Source IPv6 Address"),
+    cef(src=None, sourceAddress="10.1.2.5"), cef(src="", sourceTranslatedAddress="10.9.9.9"),
+    cef(suser="-", duser="kim"), cef(suser="", duser="kim"), cef(suser=None, sourceUserName="amy"),
+    # blocked, warned and allowed actions
+    cef(act="blocked"), cef(act="Blocked"), cef(act="DENIED"), cef(act="deny"), cef(act="drop"),
+    cef(act="reset-both"), cef(act="prevent"), cef(act="quarantined"), cef(act="refused"),
+    cef(act="warn"), cef(act="continue"), cef(act="permit"), cef(act="-"),
+    cef(act=None, deviceAction="Reject"),
+    cef(act="blocked", requestMethod="POST", out="60000"),
+    # byte fields absent or odd
+    cef(in_=None, out=None), cef(in_="-"), cef(in_="", out="12"), cef(out="1e3"), cef(in_="-1"),
+    cef(out=str(10**19)), cef(in_=None, bytesIn="5"), cef(out=None, bytesOut="60000", requestMethod="POST"),
+    cef(requestMethod="POST", out="10240"), cef(requestMethod="post", out="10239"),
+    cef(requestMethod="PUT", out="60000"), cef(requestMethod="PATCH", out="0060000"),
+    cef(requestMethod="-", out="60000"),
+    # IPv6 and odd addresses
+    cef(src="2001:db8::7"), cef(src="fe80::1%eth0"), cef(src="010.1.2.3"), cef(src="-"), cef(src="x"),
+    cef(src="[10.1.2.3]"), cef(request="http://[2001:db8::1]/"), cef(request=None, dst="2001:db8::80"),
+    cef(request="http://u@evil.example@quizlet.com/"), cef(request="HTTPS://QUIZLET.COM./"),
+    cef(request="quizlet.com:443"), cef(request="https:///x"), cef(request="/relative"),
+    cef(request="averyveryverylongscheme://quizlet.com/"), cef(request="https://a:b:c/"),
+    # syslog-wrapped records
+    "<134>Nov 29 23:59:10 gw01 " + CEF_BASE, "<134>Nov  9 10:00:00 gw01 " + CEF_BASE,
+    "<134>Nov 29 23:59:10 gw01 " + cef(rt=None), "<134>1 2026-11-29T10:00:00Z gw01 app - - " + CEF_BASE,
+    "Nov 29 23:59:10 gw01 x CEF:0|a|b " + CEF_BASE, "xCEF:" + CEF_BASE[4:],
+    # rt in ms, in s, as text; the parser's other time keys
+    cef(rt="1796014750"), cef(rt="1796014799999"), cef(rt="1796014800000"), cef(rt="Nov 29 2026 23:59:10"),
+    cef(rt="Nov 29 23:59:10.250 EST"), cef(rt="2026-11-29T23:59:10Z"), cef(rt="1796014750123456"),
+    cef(rt="99999999999"), cef(rt="100000000000"), cef(rt="99999999999999"), cef(rt="0"),
+    cef(rt="", start="1796014750123"), cef(rt=None, end="1796014750"), cef(rt="17960147501x"),
+    cef(rt=None, deviceReceiptTime="1796014750000", start="1"), cef(rt=None, startTime="1796014750000"),
+    # headers, splits and blanks
+    "CEF:1|a|b|c|d|e|f|rt=1796014750123 src=10.1.2.3 dhost=quizlet.com", "CEF:|a|b|c|d|e|f|rt=1",
+    "CEF:x|a|b|c|d|e|f|rt=1 src=10.1.2.3 dhost=q.com", "CEF:0|a|b|c|d|e|rt=1796014750123 src=10.1.2.3",
+    "CEF:0|a|b|c|d|e|f|", "CEF:0|a|b|c|d|e|f| ", "CEF:0|a|b|c|d|e|f|word rt=1", "CEF:0|a|b|c|d|e|f|=x",
+    CEF_HEAD + " " + CEF_BASE[len(CEF_HEAD):] + " ", CEF_BASE.replace(" ", "  ", 2),
+    CEF_BASE.replace(" ", "\t"), CEF_BASE + " src=10.9.9.9", CEF_BASE + " rt=1796014760000",
+    CEF_BASE + " x==y a-b=c word", CEF_BASE.replace("jdoe", "j\u00f6e"), CEF_BASE + " pad=" + "x" * 2500,
+    CEF_BASE + "\r", CEF_BASE.replace(" act=", "\ract="), "not a CEF record", "",
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(cef_lines(), min_size=5, max_size=30),
+       ends=st.lists(ending(), min_size=len(CEF_PINNED), max_size=len(CEF_PINNED)),
+       chunk=st.sampled_from([64, 2000, 1 << 20]), tz=st.sampled_from([dt.UTC, NY]),
+       bad_bytes=st.booleans(), spec=st.booleans())
+@example(lines_=CEF_PINNED, ends=["\n"] * len(CEF_PINNED), chunk=1 << 20, tz=NY, bad_bytes=True,
+         spec=False)
+@example(lines_=CEF_PINNED, ends=["\r\n"] * len(CEF_PINNED), chunk=64, tz=dt.UTC, bad_bytes=False,
+         spec=True)
+def test_cef_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str], chunk: int,
+                                         tz: dt.tzinfo, bad_bytes: bool, spec: bool) -> None:
+    data = b"".join(ln.encode() + e.encode() for ln, e in zip(lines_, ends, strict=False))
+    if bad_bytes:
+        data += CEF_BASE.replace("jdoe", "j\udcffdoe").encode("utf-8", "surrogateescape") + b"\n"
+    path = tmp_path / "cef.log"
+    path.write_bytes(data)
+    opts = {"cef_bytes": "spec"} if spec else {}
+    assert (read_kv(path, True, chunk, "cef", tz=tz, options=opts)
+            == read_kv(path, False, chunk, "cef", tz=tz, options=opts))
+
+
+def test_the_cef_kernel_takes_web_records() -> None:
+    """Not a speed test: it checks the fast path is actually used."""
+    from collectors.proxy import cef as cef_format
+
+    lines = [CEF_BASE, "<134>Nov 29 23:59:10 gw01 " + cef(act="Blocked", requestMethod="POST", out="60000"),
+             cef(request=None, dhost="QUIZLET.com"), cef(request=None, cn1Label=None, cn1=None),
+             cef(rt="Nov 29 2026 23:59:10"), cef(rt="1796014751") + "\r"]
+    folder = cef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
+    assert folder is not None
+    assert folder.fold("\n".join(lines).encode()) == (6, [4], 1)  # a text date: the parser's
+    (t,) = folder.drain()
+    assert (t.day, t.client, t.user, t.host, t.events, t.blocked, t.bytes_in, t.bytes_out) == (
+        dt.date(2026, 11, 29), "10.1.2.3", "jdoe", "quizlet.com", 4, 1, 3 * 20480, 3 * 517)
+    assert (t.first, t.last) == (1796014750.123, 1796014751.0)  # milliseconds divided exactly
+
+
+def test_the_cef_kernel_takes_what_cef_render_writes() -> None:
+    from collectors.proxy import cef as cef_format
+
+    evs = [Event(1796014750.5 + i, "proxy", "10.1.2.3", "jdoe" if i % 2 else "", "quizlet.com",
+                 "blocked" if i % 3 == 0 else "allowed", "https://quizlet.com/x" if i % 4 else None,
+                 None, "POST" if i % 5 == 0 else "GET", 200, 512, 60_000, "Education" if i % 2 else None)
+           for i in range(20)]
+    folder = cef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
+    assert folder is not None
+    data = "\n".join(cef_format.render(ev, syslog=i % 2 == 0) for i, ev in enumerate(evs)).encode()
+    assert folder.fold(data) == (20, [], 0)
