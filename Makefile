@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml setup.py $(wildcard collectors/*.pyx collectors/*/*.pyx) | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,dev]"
+	$(BIN)/pip install --quiet -e ".[test,dev,google]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -239,6 +239,9 @@ main.add_command(triage)
 from sentinel.cli_identify import identify  # noqa: E402  (a command of its own module)
 
 main.add_command(identify)
+from sentinel.cli_poll import poll  # noqa: E402  (a command group of its own module)
+
+main.add_command(poll)
 
 
 if __name__ == "__main__":  # pragma: no cover

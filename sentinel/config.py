@@ -182,6 +182,22 @@ class Ingest(_Model):
     """Use a format's compiled fast path where built (same results; false to rule it out)."""
 
 
+class Google(_Model):
+    """``sentinel poll google``: the Reports API read with a service account
+    (domain-wide delegation) impersonating an admin."""
+
+    credentials_file: Path | None = None
+    """The service account's JSON key file."""
+    subject: str | None = None
+    """The admin account impersonated (needs the Reports API privilege)."""
+    customer_id: str = Field(default="my_customer", min_length=1, max_length=64)
+    """``my_customer``: the admin's own account."""
+    applications: list[Literal["token", "login"]] = Field(default=["token", "login"], min_length=1)
+    lookback_days: int = Field(default=30, ge=1, le=180)
+    """How far back the first poll of an application reads (the API keeps 180 days)."""
+    page_size: int = Field(default=1000, ge=1, le=1000)
+
+
 class AdminList(_Model):
     """An admin's own domain list or hosts file, loaded as a named category
     (``[[lists]]``; see `catalog.kb.load_host_list`)."""
@@ -210,6 +226,7 @@ class Settings(_Model):
     findings: Findings = Findings()
     catalog: Catalog = Catalog()
     ingest: Ingest = Ingest()
+    google: Google = Google()
     lists: list[AdminList] = []
     """Admin domain lists (``[[lists]]``), checked and loaded at start-up."""
     config_file: Path | None = None
@@ -338,6 +355,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     cat = data.get("catalog")
     if isinstance(cat, dict) and isinstance(cat.get("path"), str):
         cat["path"] = str(base / cat["path"])
+    google = data.get("google")
+    if isinstance(google, dict) and isinstance(google.get("credentials_file"), str):
+        google["credentials_file"] = str(base / google["credentials_file"])
     for src in [*(data.get("sources", []) or []), *(data.get("lists", []) or [])]:
         if isinstance(src, dict) and isinstance(src.get("path"), str):
             src["path"] = str(base / src["path"])

@@ -358,3 +358,24 @@ class CatalogImport(Base):
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PollCheckpoint(Base):
+    """How far an API source has been polled (``sentinel poll google``), per
+    application. Written in the same transaction as the usage and grants each
+    page produced, so a crash neither loses nor double-counts an activity."""
+
+    __tablename__ = "poll_checkpoints"
+    __table_args__ = (UniqueConstraint("source", "application"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    """``google:<customer id>``."""
+    application: Mapped[str] = mapped_column(String(64))
+    last_time: Mapped[dt.datetime | None] = mapped_column(TS, nullable=True)
+    """Every activity up to this time is in the store (None: never completed)."""
+    last_ids: Mapped[list[Any]] = mapped_column(default=list)
+    """The ``id.uniqueQualifier`` of the activities at exactly ``last_time`` taken."""
+    pending: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    """The range of a poll not yet completed and how far down it got (the API
+    lists newest first); None between polls. See `sentinel.google_poll.Window`."""
+    updated_at: Mapped[dt.datetime] = mapped_column(TS)
