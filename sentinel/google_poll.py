@@ -320,6 +320,17 @@ def poll_application(settings: Settings, store: Store, ids: Identities, service:
                 raise PollError(f"Google Reports API ({app}): 'items' is not a list")
             events: list[Event] = []
             samples: list[tuple[int, str, str]] = []
+
+            def reject(n: int, exc: ParseError, activity: Any,
+                       samples: list[tuple[int, str, str]] = samples) -> None:
+                """Counted, and kept as a sample while under the cap."""
+                nonlocal kept
+                stats.rejected += 1
+                stats.reasons[exc.reason] += 1
+                if kept < cap:
+                    kept += 1
+                    samples.append((n, exc.reason, json.dumps(activity)[:2000]))
+
             for activity in items:
                 counts["activities"] += 1
                 n = counts["activities"]
@@ -327,11 +338,7 @@ def poll_application(settings: Settings, store: Store, ids: Identities, service:
                     ts, uq = _identity(activity)
                 except ParseError as exc:
                     stats.read += 1
-                    stats.rejected += 1
-                    stats.reasons[exc.reason] += 1
-                    if kept < cap:
-                        kept += 1
-                        samples.append((n, exc.reason, json.dumps(activity)[:2000]))
+                    reject(n, exc, activity)
                     continue
                 if win.seen(ts, uq):
                     counts["skipped"] += 1
@@ -341,11 +348,7 @@ def poll_application(settings: Settings, store: Store, ids: Identities, service:
                 try:
                     got = handle(activity, n)
                 except ParseError as exc:
-                    stats.rejected += 1
-                    stats.reasons[exc.reason] += 1
-                    if kept < cap:
-                        kept += 1
-                        samples.append((n, exc.reason, json.dumps(activity)[:2000]))
+                    reject(n, exc, activity)
                     continue
                 if got:
                     stats.parsed += 1
