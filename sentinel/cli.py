@@ -137,7 +137,7 @@ def scan(obj: Obj, paths: tuple[Path, ...], format_name: str | None, as_json: bo
     if not paths and not obj.settings.sources:
         raise click.UsageError("no PATHS given and no [[sources]] in the configuration")
     ctx = open_context(obj.settings)
-    console = Console(stderr=as_json)
+    console = _console(stderr=as_json)
     try:
         with _progress(console, quiet=as_json) as progress:
             outcome = run_scan(ctx, list(paths), format_name, progress=progress)
@@ -167,7 +167,7 @@ def report(obj: Obj, output: Path | None) -> None:
                           ctx.store)
     finally:
         ctx.store.dispose()
-    console = Console()
+    console = _console()
     render_terminal(data, console)
     console.print(f"HTML report: {path}")
 
@@ -189,6 +189,13 @@ def demo(out: Path, devices: int, days: int, end: dt.datetime | None, seed: int,
     cfg = generate(out, devices=devices, days=days, end=end.date() if end else None, seed=seed,
                    dns_format=dns_format)
     click.echo(f"Demo district written to {out}; scan it with: sentinel -c {cfg} scan")
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console 120 columns wide when the output is not a terminal (a pipe, a
+    log, cron mail): rich's 80 would truncate the tables. A terminal keeps its width."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 120)
 
 
 class _progress:

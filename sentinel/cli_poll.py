@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 if TYPE_CHECKING:
     from sentinel.cli import Obj
@@ -41,7 +40,9 @@ def google(obj: Obj, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=True))
         return
-    console = Console()
+    from sentinel.cli import _console
+
+    console = _console()
     for r in outcome.results:
         console.print(f"google {r.application}: {r.pages} pages, {r.activities} activities "
                       f"({r.skipped} already taken), {r.events} events, {r.rejected} rejected; "

@@ -113,15 +113,20 @@ def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None
     t = Table(title=f"Findings ({len(active)} to work on"
                     + (f"; {closed} resolved or suppressed: sentinel findings list)" if closed
                        else ")"), title_justify="left")
-    for col in ("id", "severity", "state", "rule", "subject", "tier", "clients", "students",
-                "sites", "explanation"):
-        t.add_column(col)
+    # Narrow enough for an 80-column terminal; each finding's explained
+    # severity is in `sentinel findings show ID` and in the HTML report.
+    for col, right in (("id", True), ("severity", False), ("state", False), ("rule", False),
+                       ("app", False), ("evidence", False), ("reach", True), ("schools", True)):
+        t.add_column(col, justify="right" if right else "left", no_wrap=col in ("rule", "app"))
     for f in active[:limit]:
         style = {"high": "bold red", "medium": "yellow"}.get(f.severity, "")
+        who = f"{f.clients}" + (f" ({f.students} students)" if f.students else "")
         t.add_row(str(f.id), Text(f.severity, style=style), f.state, f.rule,
-                  Text(printable(f.product or f.subject, 40)), f.tier, str(f.clients),
-                  str(f.students), str(len(f.sites)), Text(printable(f.explanation, 90)))
+                  Text(printable(f.product or f.subject, 24)), f.tier, who, str(len(f.sites)))
     console.print(t)
+    if active:
+        console.print(Text("Why each is rated as it is: sentinel findings show ID "
+                           "(or the HTML report)."))
     t = Table(title="Apps in use", title_justify="left")
     for col in ("app", "catalog status", "contract", "clients", "students", "sites", "events"):
         t.add_column(col)
