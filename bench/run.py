@@ -329,7 +329,7 @@ def main() -> None:
                     help="Google Workspace token export size (MiB)")
     ap.add_argument("--hosts", type=int, default=200_000,
                     help="unique hosts for the cold-classification run")
-    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate,sophos,cef,"
+    ap.add_argument("--only", default="bind,zeek,dnsmasq,pcap,squid,fortigate,sophos,cef,leef,"
                                       "gws_token,classify")
     args = ap.parse_args()
     only = set(args.only.split(","))

@@ -1725,3 +1725,289 @@ cdef class CEFKernel(Kernel):
             self.prev_minute = minute
         return self._add(s + a, b - a, s + h0, h1 - h0, ms, False, s + u0, u1 - u0, blocked,
                          rcvd, sent, upload)
+
+
+# ---------------------------------------------------------------- LEEF
+
+cdef enum:
+    # the LEEF attributes the fold reads (collectors.proxy.leef.make_parser), each
+    # "a or b or ..." chain of the parser a contiguous run, in the parser's order
+    LE_URL,
+    LE_DHOST, LE_DSTHOST, LE_HOST, LE_DST, LE_DSTPRENAT,
+    LE_DEVTIME, LE_DEVTIMEFORMAT,
+    LE_SRC, LE_SRCPRENAT,
+    LE_USRNAME, LE_SUSER, LE_ACCOUNTNAME, LE_USER,
+    LE_ACTION, LE_ACT,
+    LE_METHOD, LE_REQMETHOD, LE_HTTPMETHOD,
+    LE_DSTBYTES, LE_SRCBYTES,
+    LE_KEYS
+
+
+cdef inline bint _blank(char c) noexcept nogil:
+    """The blanks ``str.strip`` removes among the bytes a LEEF line may hold here."""
+    return c == b' ' or c == b'\t'
+
+
+cdef inline int _hex(char c) noexcept nogil:
+    if _digit(c):
+        return c - 48
+    if b'a' <= c <= b'f':
+        return c - 87
+    if b'A' <= c <= b'F':
+        return c - 55
+    return -1
+
+
+cdef class LEEFKernel(Kernel):
+    """IBM QRadar LEEF 1.0 and 2.0 web records (`collectors.proxy.leef`), bare or
+    behind a syslog header.
+
+    Taken: lines of printable ASCII and tabs; a ``LEEF:1.0|`` (or ``1``) header
+    with five fields, or ``LEEF:2.0|`` (or ``2``) with the delimiter field read
+    as `leef.split_record` reads it (one character, ``x``/``0x`` and 1-4 hex
+    digits naming a tab or printable ASCII, or none); no backslash in the
+    header; attributes split on the delimiter exactly as `leef.parse_attributes`
+    does (blanks trimmed, a repeated key keeps its last value); ``devTime`` as
+    epoch digits, seconds or milliseconds, without a ``devTimeFormat``; a plain
+    host in ``url``, else in ``dhost``/``dstHost``/``host``/``dst``/``dstPreNAT``;
+    a ``src`` (or ``srcPreNAT``) address; byte counts as digits or ``-``.
+    Records without any host are valid lines without an event. Text dates or a
+    ``devTimeFormat``, the syslog header's time, tab-less records read
+    CEF-style, IPv6 or userinfo hosts, other delimiters and anything else go to
+    the parser. Stamps are kept in milliseconds (exact, as in `CEFKernel`).
+    """
+
+    cdef int64_t upload_min
+    cdef int64_t prev_minute
+
+    def __cinit__(self, *args):
+        self.with_user = True
+        self.per_second = 1000
+        self.prev_minute = -1
+        self.upload_min = 10240
+
+    def configure(self, int64_t upload_min_bytes):
+        """The pipeline's upload threshold."""
+        self.upload_min = upload_min_bytes
+
+    cdef int _key(self, const char *k, Py_ssize_t n) noexcept:
+        if n == 3:
+            if memcmp(k, b"url", 3) == 0:
+                return LE_URL
+            if memcmp(k, b"src", 3) == 0:
+                return LE_SRC
+            if memcmp(k, b"dst", 3) == 0:
+                return LE_DST
+            return LE_ACT if memcmp(k, b"act", 3) == 0 else -1
+        if n == 4:
+            if memcmp(k, b"host", 4) == 0:
+                return LE_HOST
+            return LE_USER if memcmp(k, b"user", 4) == 0 else -1
+        if n == 5:
+            if memcmp(k, b"dhost", 5) == 0:
+                return LE_DHOST
+            return LE_SUSER if memcmp(k, b"suser", 5) == 0 else -1
+        if n == 6:
+            if memcmp(k, b"action", 6) == 0:
+                return LE_ACTION
+            return LE_METHOD if memcmp(k, b"method", 6) == 0 else -1
+        if n == 7:
+            if memcmp(k, b"devTime", 7) == 0:
+                return LE_DEVTIME
+            if memcmp(k, b"usrName", 7) == 0:
+                return LE_USRNAME
+            return LE_DSTHOST if memcmp(k, b"dstHost", 7) == 0 else -1
+        if n == 8:
+            if memcmp(k, b"dstBytes", 8) == 0:
+                return LE_DSTBYTES
+            return LE_SRCBYTES if memcmp(k, b"srcBytes", 8) == 0 else -1
+        if n == 9:
+            if memcmp(k, b"dstPreNAT", 9) == 0:
+                return LE_DSTPRENAT
+            return LE_SRCPRENAT if memcmp(k, b"srcPreNAT", 9) == 0 else -1
+        if n == 10:
+            return LE_HTTPMETHOD if memcmp(k, b"httpMethod", 10) == 0 else -1
+        if n == 11:
+            return LE_ACCOUNTNAME if memcmp(k, b"accountName", 11) == 0 else -1
+        if n == 13:
+            if memcmp(k, b"devTimeFormat", 13) == 0:
+                return LE_DEVTIMEFORMAT
+            return LE_REQMETHOD if memcmp(k, b"requestMethod", 13) == 0 else -1
+        return -1
+
+    cdef int _scan(self, const char *s, Py_ssize_t i, Py_ssize_t n, char d, Py_ssize_t *va,
+                   Py_ssize_t *vb) noexcept:
+        """Split the attributes ``s[i:n]`` on ``d`` as `leef.parse_attributes`
+        does: blank pieces are skipped, the first "=" ends the key, key and value
+        are trimmed, a later value of a key replaces the earlier. 1 when read, 0
+        when the parser raises (a piece without "=" or without a key)."""
+        cdef Py_ssize_t e, a, b, q, k1, v0
+        cdef const char *hit
+        cdef int kid
+        while True:
+            hit = <const char *>memchr(s + i, d, n - i) if i < n else NULL
+            e = n if hit == NULL else hit - s
+            a, b = i, e
+            while a < b and _blank(s[a]):
+                a += 1
+            while b > a and _blank(s[b - 1]):
+                b -= 1
+            if a < b:
+                hit = <const char *>memchr(s + a, b'=', b - a)
+                if hit == NULL:
+                    return 0
+                q = hit - s
+                k1 = q
+                while k1 > a and _blank(s[k1 - 1]):
+                    k1 -= 1
+                if k1 == a:
+                    return 0
+                v0 = q + 1
+                while v0 < b and _blank(s[v0]):
+                    v0 += 1
+                kid = self._key(s + a, k1 - a)
+                if kid >= 0:
+                    va[kid] = v0
+                    vb[kid] = b
+            if e >= n:
+                return 1
+            i = e + 1
+
+    cdef int _line(self, const char *s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t va[LE_KEYS]
+        cdef Py_ssize_t vb[LE_KEYS]
+        cdef Py_ssize_t c0, j, a, b, h0, h1, u0, u1, pipes, p1, x
+        cdef int k, h, code
+        cdef char d
+        cdef uint64_t v
+        cdef int64_t ms, minute, rcvd, sent
+        cdef bint blocked, upload
+        cdef const char *hit
+        if n and s[n - 1] == b'\r':
+            n -= 1  # the driver strips it before the parser sees the line
+        if n < 12:
+            return 0
+        for j in range(n):
+            if (s[j] < 0x20 and s[j] != b'\t') or s[j] >= 0x7f:
+                return 0  # (char is signed: bytes above 0x7f are negative)
+        # "LEEF:" at the start, else after the first " LEEF:" (leef.locate)
+        c0 = -1
+        if memcmp(s, b"LEEF:", 5) == 0:
+            c0 = 0
+        else:
+            for j in range(1, n - 5):
+                if s[j] == b'L' and s[j - 1] == b' ' and memcmp(s + j, b"LEEF:", 5) == 0:
+                    c0 = j
+                    break
+            if c0 < 0:
+                return 0
+        # five header fields (no escaped pipe); the version is the first
+        hit = <const char *>memchr(s + c0, b'|', n - c0)
+        if hit == NULL:
+            return 0
+        p1 = hit - s
+        j = p1
+        pipes = 1
+        while pipes < 5:
+            j += 1
+            hit = <const char *>memchr(s + j, b'|', n - j) if j < n else NULL
+            if hit == NULL:
+                return 0
+            j = hit - s
+            pipes += 1
+        if memchr(s + c0, b'\\', j - c0) != NULL:
+            return 0  # the parser's escaped header split
+        j += 1  # the attributes (or the 2.0 delimiter field)
+        d = b'\t'
+        if _eq(s, c0 + 5, p1, b"1.0", 3) or _eq(s, c0 + 5, p1, b"1", 1):
+            pass
+        elif _eq(s, c0 + 5, p1, b"2.0", 3) or _eq(s, c0 + 5, p1, b"2", 1):
+            # leef._DELIM: (?:0?[xX]([0-9A-Fa-f]{1,4})|([^|]?))\|
+            if j < n and s[j] == b'|':
+                j += 1  # empty: a tab
+            elif j + 1 < n and s[j + 1] == b'|':
+                d = s[j]
+                j += 2
+            else:
+                x = j + 1 if j + 1 < n and s[j] == b'0' and (s[j + 1] == b'x' or s[j + 1] == b'X') else j
+                if x < n and (s[x] == b'x' or s[x] == b'X'):
+                    code = 0
+                    h = 0
+                    x += 1
+                    while x < n and _hex(s[x]) >= 0:
+                        if h == 4:
+                            h = 5
+                            break
+                        code = code * 16 + _hex(s[x])
+                        h += 1
+                        x += 1
+                    if 1 <= h <= 4 and x < n and s[x] == b'|':
+                        if code != 9 and not (0x20 <= code < 0x7f):
+                            return 0  # zero (rejected), other controls, not ASCII
+                        d = <char>code
+                        j = x + 1
+                # else no delimiter field: a tab, the attributes from here
+        else:
+            return 0
+        if d == b'\t' and memchr(s + j, b'\t', n - j) == NULL and memchr(s + j, b' ', n - j) != NULL:
+            return 0  # tabs lost on the way: the parser reads it CEF-style
+        memset(va, 0, sizeof(va))  # an absent key reads as empty: falls through "or"
+        memset(vb, 0, sizeof(vb))
+        if not self._scan(s, j, n, d, va, vb):
+            return 0
+        # the host: the URL's, else dhost, dstHost, host, dst, dstPreNAT
+        h0 = h1 = 0
+        if vb[LE_URL] > va[LE_URL] and not _eq(s, va[LE_URL], vb[LE_URL], b"-", 1):
+            if not _url_host(s, va[LE_URL], vb[LE_URL], False, &h0, &h1) or h1 == h0:
+                return 0
+        else:
+            k = _first(va, vb, LE_DHOST, LE_DSTPRENAT + 1)
+            if k < 0 or _eq(s, va[k], vb[k], b"-", 1):
+                return IGNORED
+            if not _url_host(s, va[k], vb[k], False, &h0, &h1) or h1 == h0:
+                return 0
+        # the time: devTime as epoch digits, seconds below 1e11, else milliseconds below 1e14
+        if vb[LE_DEVTIMEFORMAT] > va[LE_DEVTIMEFORMAT]:
+            return 0  # a pattern: the parser's
+        a, b = va[LE_DEVTIME], vb[LE_DEVTIME]
+        if b == a or b - a > 16:
+            return 0  # the syslog header's time, or none: the parser's
+        v = 0
+        for j in range(a, b):
+            if not _digit(s[j]):
+                return 0
+            v = v * 10 + <uint64_t>_d(s[j])
+        if v >= <uint64_t>100000000000000:
+            return 0
+        ms = <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
+        # the client (an empty one is the parser's)
+        k = _first(va, vb, LE_SRC, LE_SRCPRENAT + 1)
+        if k < 0:
+            return 0
+        a, b = va[k], vb[k]
+        # the user: "-" is none
+        u0 = u1 = 0
+        k = _first(va, vb, LE_USRNAME, LE_USER + 1)
+        if k >= 0 and not _eq(s, va[k], vb[k], b"-", 1):
+            u0, u1 = va[k], vb[k]
+        k = _first(va, vb, LE_ACTION, LE_ACT + 1)
+        blocked = k >= 0 and _cef_blocked(s, va[k], vb[k])
+        # dstBytes: what the destination sent (the client received); srcBytes: the upload
+        rcvd = 0 if _eq(s, va[LE_DSTBYTES], vb[LE_DSTBYTES], b"-", 1) else _count(
+            s, va[LE_DSTBYTES], vb[LE_DSTBYTES])
+        sent = 0 if _eq(s, va[LE_SRCBYTES], vb[LE_SRCBYTES], b"-", 1) else _count(
+            s, va[LE_SRCBYTES], vb[LE_SRCBYTES])
+        if rcvd < 0 or sent < 0:
+            return 0
+        k = _first(va, vb, LE_METHOD, LE_HTTPMETHOD + 1)
+        upload = (sent > 0 and sent >= self.upload_min and k >= 0
+                  and _upload_method(s, va[k], vb[k]))
+        minute = ms // 60000
+        if minute != self.prev_minute:
+            r = self.minute_cb(minute)
+            if r is None:
+                return 0
+            self.cur = self.buckets[<Py_ssize_t>r]
+            self.prev_minute = minute
+        return self._add(s + a, b - a, s + h0, h1 - h0, ms, False, s + u0, u1 - u0, blocked,
+                         rcvd, sent, upload)

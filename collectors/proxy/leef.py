@@ -42,11 +42,13 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import LocalClock
 from collectors.errors import ParseError
 from collectors.event import Event
+from collectors.fold import KernelFolder
 from collectors.mapping import (
     client_ip,
     count,
@@ -57,7 +59,7 @@ from collectors.mapping import (
     web_host,
     zone_of,
 )
-from collectors.proxy.cef import StampParser, parse_extension, split_pipes
+from collectors.proxy.cef import CEFFolder, StampParser, parse_extension, split_pipes
 from collectors.syslog import has_syslog_header, split_syslog
 
 NAME = "leef"
@@ -349,5 +351,23 @@ def render(ev: Event, version: str = "1.0", delim: str = "\t", syslog: bool = Fa
     return line
 
 
+class LEEFFolder(CEFFolder):
+    """`collectors._fold.LEEFKernel`: minutes and clients as `CEFFolder` has them
+    (epoch stamps; clients canonical by `mapping.client_ip`, the parser's)."""
+
+    def __init__(self, ctx: ParseContext, kernel_type: Any) -> None:
+        # CEFFolder's own __init__ configures CEF's byte option, which LEEF has not
+        KernelFolder.__init__(self, ctx, kernel_type, canonical_clients=True)
+        self.kernel.configure(ctx.upload_min_bytes)
+
+
+def make_folder(ctx: ParseContext) -> LEEFFolder | None:
+    try:
+        import collectors._fold as _fold
+    except ImportError:  # not compiled here: the line parser does the work
+        return None
+    return LEEFFolder(ctx, _fold.LEEFKernel)
+
+
 FORMAT = LogFormat(NAME, "proxy", "IBM QRadar LEEF 1.0/2.0 (generic: any appliance, bare or through syslog)",
-                   sniff, make_parser, priority=PRIORITY)
+                   sniff, make_parser, make_folder, priority=PRIORITY)

@@ -754,7 +754,7 @@ def test_the_sophos_kernel_takes_content_filtering_lines() -> None:
 
 # ---------------------------------------------------------------- through the pipeline
 
-@pytest.mark.parametrize("fmt", ["fortigate", "sophos", "cef"])
+@pytest.mark.parametrize("fmt", ["fortigate", "sophos", "cef", "leef"])
 def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> None:
     """`sentinel.pipeline` hands the fold ``ingest.upload_min_bytes``; with
     ``privacy.store_urls`` a proxy fold stands aside so URL samples are kept."""
@@ -771,6 +771,9 @@ def test_a_scan_gives_the_same_usage_folded_or_not(tmp_path: Path, fmt: str) -> 
     elif fmt == "cef":
         lines = [cef(requestMethod="POST", out=str(n), suser=f"u{n}") for n in (999, 1000, 60000)]
         lines.append(cef(act="blocked", requestMethod="PUT", out="60000"))
+    elif fmt == "leef":
+        lines = [leef(method="POST", srcBytes=str(n), usrName=f"u{n}") for n in (999, 1000, 60000)]
+        lines.append(leef(action="blocked", method="PUT", srcBytes="60000"))
     else:
         post = SFOS.replace("method=GET", "method=POST")
         lines = [post.replace("sent_bytes=517", f"sent_bytes={n}").replace("jdoe", f"u{n}")
@@ -1005,3 +1008,267 @@ def test_the_cef_kernel_takes_what_cef_render_writes() -> None:
     assert folder is not None
     data = "\n".join(cef_format.render(ev, syslog=i % 2 == 0) for i, ev in enumerate(evs)).encode()
     assert folder.fold(data) == (20, [], 0)
+
+
+# ---------------------------------------------------------------- LEEF
+
+LEEF_DELIMS = {  # header field -> (version, the delimiter the records use)
+    "": ("1.0", "\t"), "^|": ("2.0", "^"), "x09|": ("2.0", "\t"), "|": ("2.0", "\t"),
+    "0x09|": ("2.0", "\t"), "X9|": ("2", "\t"), "x7C|": ("2.0", "|"), "1": ("1", "\t"),
+    "x3b|": ("2.0", ";"), "0X5E|": ("2.0", "^"), "x0|": ("2.0", "\t"), "x00009|": ("2.0", "\t"),
+    "none": ("2.0", "\t"), "x20|": ("2.0", " "), "=|": ("2.0", "="), "3": ("3.0", "\t"),
+    "xE9|": ("2.0", "\u00e9"), "x01|": ("2.0", "\x01"), "xZZ|": ("2.0", "\t"), "1^": ("1.0", "^"),
+    "x|": ("2.0", "x"), "\t|": ("2.0", "\t"), " |": ("2.0", " "), "0|": ("2.0", "0"),
+    "x7f|": ("2.0", "\x7f"), "xD800|": ("2.0", "\t"),
+}
+
+
+@st.composite
+def leef_lines(draw: Any) -> str:
+    """A LEEF web record, each field usually as the gateways write it and sometimes
+    missing, repeated, odd or hostile; LEEF 1.0 or 2.0 with the delimiter given in
+    every form; behind a syslog header or bare."""
+
+    def pick(good: list[str], odd: list[str]) -> str:
+        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
+            return str(draw(st.sampled_from(odd)))
+        return str(draw(st.sampled_from(good)))
+
+    t = draw(times)
+    sec = int(t.replace(tzinfo=dt.UTC).timestamp())
+    ms = sec * 1000 + draw(st.sampled_from([0, 250, 999]))
+    host = draw(st.one_of(plain_hosts, plain_hosts.map(str.upper), names))
+    field = pick(["", "^|", "x09|"], sorted(LEEF_DELIMS))
+    version, d = LEEF_DELIMS[field]
+    field = {"none": "", "1": "", "3": "", "1^": ""}.get(field, field)
+    head = pick(["", "<134>Nov 29 10:00:00 gw01 "],
+                ["<134>Nov  9 10:00:00 gw01 ", "<134>1 2026-11-29T10:00:00Z gw01 app - - ", "junk",
+                 "xLEEF:1.0|", "Nov 29 10:00:00 gw01 x LEEF:1.0|a|b "])
+    header = pick(["Sentinel|Test Gateway|1.0|web|"],
+                  ["Acme\\|Labs|W|1|e|", "a|b|c|", "a|b|c|d|e|", "a\\\\b|c|d|e|", "|||", "a|b|c|d"])
+    cells = [
+        pick([f"devTime={ms}", f"devTime={sec}"],
+             [f"devTime={ms}123", "devTime=Nov 29 2026 10:00:00", f"devTime={ms}{d}devTimeFormat=",
+              f"devTime=Nov 29 2026 10:00:00{d}devTimeFormat=MMM dd yyyy HH:mm:ss", "devTime=", "",
+              f"devTime={ms}x", "devTime=99999999999999", "devTime=100000000000", f"devTime= {ms}",
+              f"devTime={sec}.5", "devTime=0", f"devTime={sec}{d}devTimeFormat=yyyy",
+              f"devTime=1{d}devTime={ms}", f"devTime={ms}{d}devTime=", "devTime=2026-11-29T10:00:00Z"]),
+        pick(["src=10.1.2.3", "src=10.1.2.4"],
+             ["src=2001:db8::7", "src=fe80::1%eth0", "src=010.1.2.3", "src=", "", "src=x", "src=-",
+              "srcPreNAT=10.1.2.5", f"src={d}srcPreNAT=10.9.9.9", "src=[10.1.2.3]", "src= 10.1.2.3 ",
+              "src=10.1.2.3 junk", "src=FD00:0:0:0:0:0:0:555"]),
+        pick(["usrName=jdoe", "usrName=s012345", ""],
+             ["usrName=-", "suser=kim", "accountName=amy", "user=bob", "usrName=John Doe",
+              "usrName=caf\u00e9", f"usrName={d}user=kim", f"usrName=-{d}suser=kim",
+              "usrName=DISTRICT\\jdoe", " usrName =jdoe"]),
+        pick([f"url=https://{host}/a?b=c", f"url={host}:443", f"dhost={host}"],
+             ["url=-", f"url=-{d}dhost=x.example.com", f"dstHost={host}", f"host={host}",
+              "dst=203.0.113.80", "dstPreNAT=203.0.113.81", "dst=2001:db8::80",
+              "url=http://u@h.example/", "url=http://[2001:db8::1]/", "url=", "", "dhost=-",
+              f"dhost={host}:8443", "url=https:///x", "url=/relative", "url=https://x.example/?q=a=b",
+              "url=https://x.example/?q= a b", f"url= https://{host}/ ", f"url=https:// {host}/"]),
+        pick(["action=allowed", "action=blocked", ""],
+             ["action=Blocked", "action=deny", "act=DENIED", "action=warn", "action=drop",
+              "action= block", "act=reject", "action=-", "action=permit", "action=blocked by policy",
+              f"action=allowed{d}act=blocked", f"action={d}act=blocked", "action=quarantined"]),
+        pick(["method=GET", "method=POST", "method=CONNECT", ""],
+             ["method=post", "requestMethod=PUT", "httpMethod=PATCH", "method=-",
+              f"method={d}requestMethod=POST", "method=P OST"]),
+        pick([f"srcBytes=900{d}dstBytes=512", f"srcBytes=60000{d}dstBytes=20480", ""],
+             ["srcBytes=-", "dstBytes=", "srcBytes=10240", "srcBytes=10239", "dstBytes=1e3",
+              "dstBytes=-1", f"srcBytes={10**19}", f"dstBytes=12{d}dstBytes=34", "srcBytes=x",
+              "srcBytes=0060000", "srcBytes= 70000", "dstBytes=1 000"]),
+        pick([""], ["cat=Games", "httpStatus=200", "httpStatus=abc", "status=x", "appName=YouTube",
+                    "word", "=odd", "x==y", "src=10.7.7.7", " ", "a b=c", "msg=a\\b", "k=v|w",
+                    " =x", "url=https://other.example/"]),
+    ]
+    if draw(st.integers(0, 4)) == 0:
+        cells = draw(st.permutations(cells))  # repeated keys land anywhere
+    line = f"{head}LEEF:{version}|{header}{field}" + d.join(c for c in cells if c)
+    if draw(st.integers(0, 12)) == 0:
+        line = line.replace("\t", draw(st.sampled_from([" ", "  ", "\t\t", "\u00a0", "\t \t"])))
+    if draw(st.integers(0, 15)) == 0:
+        line += draw(st.sampled_from([" ", "\t", d, d + " ", "\\"]))
+    if draw(st.integers(0, 20)) == 0:
+        line += d + "pad=" + "x" * 2500  # past the kernel's own line limit
+    return line
+
+
+LEEF_HEAD = "LEEF:1.0|Sentinel|Test Gateway|1.0|web|"
+LEEF_CELLS = [("devTime", "1796014750123"), ("src", "10.1.2.3"), ("usrName", "jdoe"),
+              ("url", "https://quizlet.com/live"), ("method", "GET"), ("action", "allowed"),
+              ("srcBytes", "517"), ("dstBytes", "20480"), ("httpStatus", "200")]
+LEEF_BASE = LEEF_HEAD + "\t".join(f"{k}={v}" for k, v in LEEF_CELLS)
+
+
+def leef(head: str = LEEF_HEAD, delim: str = "\t", **changes: str | None) -> str:
+    """LEEF_BASE (under ``head``, split by ``delim``) with attributes replaced (a
+    str), dropped (None) or appended."""
+    cells = dict(LEEF_CELLS)
+    for k, v in changes.items():
+        if v is None:
+            cells.pop(k, None)
+        else:
+            cells[k] = v
+    return head + delim.join(f"{k}={v}" for k, v in cells.items())
+
+
+L2 = "LEEF:2.0|Sentinel|Test Gateway|1.0|web|"
+LEEF_PINNED = [  # the cases a kernel is likeliest to get wrong, always tried
+    LEEF_BASE,
+    # LEEF 1.0 and 2.0 headers, the delimiter in each form
+    leef("LEEF:1|V|P|1|e|"), leef(L2 + "^|", "^"), leef(L2 + "x09|"), leef(L2 + "0x09|"), leef(L2 + "X9|"),
+    leef(L2 + "|"), leef(L2), leef(L2 + "x5E|", "^"), leef(L2 + "0X5e|", "^"), leef(L2 + "x005E|", "^"),
+    leef(L2 + "x7C|", "|"), leef(L2 + ";|", ";"), leef(L2 + "x3B|", ";"), leef(L2 + "x20|", " "),
+    leef(L2 + " |", " "), leef(L2 + "\t|"), leef(L2 + "x|", "x"), leef(L2 + "0|", "0"),
+    leef(L2 + "=|", "="), leef(L2 + "x0|"), leef(L2 + "x00009|"), leef(L2 + "xZZ|"), leef(L2 + "0x|"),
+    leef(L2 + "xD800|"), leef(L2 + "x01|", "\x01"), leef(L2 + "x7f|", "\x7f"), leef(L2 + "xE9|", "\u00e9"),
+    leef(L2 + "^|", "\t"), leef(L2 + "x09|", "^"), leef("LEEF:2|V|P|1|e|^|", "^"),
+    leef("LEEF:1.0|V|P|1|e|", "^"),
+    leef("LEEF:3.0|V|P|1|e|"), leef("LEEF:|V|P|1|e|"), leef("LEEF:1.0|V|P|1|"), leef("LEEF:1.0|V|P|1|e"),
+    leef("LEEF:1.0|Acme\\|Labs|P|1|e|"), leef("LEEF:1.0|A\\\\B|P|1|e|"), leef("LEEF:1.0|||||"),
+    # blanks: trimmed keys and values, blank pieces, tabs lost on the way (read CEF-style)
+    leef(usrName=" jdoe "), leef(url=" https://quizlet.com/ "), leef(**{" src ": "10.1.2.4"}),
+    LEEF_BASE + "\t", LEEF_BASE + "\t\t \t", LEEF_HEAD + "\t" + LEEF_BASE[len(LEEF_HEAD):],
+    LEEF_BASE.replace("\t", " "), LEEF_BASE.replace("\t", "  "), LEEF_BASE.replace("\t", "\t ", 3),
+    LEEF_HEAD + "devTime=1796014750123", LEEF_HEAD + "url=https://quizlet.com/", LEEF_HEAD,
+    leef(L2 + "^|", "^", usrName="John Doe"), leef(L2 + "^|", "^", usrName="a\tb"),
+    leef(L2 + "^|", "^") + "^", leef(L2 + "^|", "^") + "^ ^\t^",
+    # malformed attributes: the parser's rejects
+    LEEF_BASE + "\tword", LEEF_BASE + "\t=x", LEEF_BASE + "\t =x", LEEF_BASE + "\tx==y",
+    LEEF_BASE + "\ta b=c",
+    # "=" and "|" inside values, the first "=" ends the key
+    leef(url="https://quizlet.com/?q=a=b&x=1"), leef(url="https://quizlet.com/?a|b"),
+    leef(msg="a=b=c"), leef(usrName="DISTRICT\\jdoe"),
+    # missing keys and the parser's other keys
+    leef(usrName=None), leef(action=None), leef(src=None), leef(devTime=None), leef(method=None),
+    leef(url=None), leef(url=None, dhost="quizlet.com"), leef(url="-"), leef(url=""),
+    leef(url="-", dhost="www.khanacademy.org"), leef(url=None, dhost="-", dst="203.0.113.80"),
+    leef(url=None, dstHost="Docs.Google.COM."), leef(url=None, host="quizlet.com"),
+    leef(url=None, dst="203.0.113.80"), leef(url=None, dstPreNAT="203.0.113.81"),
+    leef(url=None, dhost="quizlet.com:8443"), leef(url=None, dhost="", host="x.example.org"),
+    leef(url="/relative", dhost="quizlet.com"), leef(url=None, httpStatus=None),
+    leef(src=None, srcPreNAT="10.1.2.5"), leef(src="", srcPreNAT="10.9.9.9"), leef(src="-"),
+    leef(usrName="-", suser="kim"), leef(usrName="", accountName="amy"), leef(usrName=None, user="bob"),
+    leef(usrName="-"), leef(method=None, requestMethod="POST", srcBytes="60000"),
+    leef(method="", httpMethod="put", srcBytes="60000"), leef(method="-", srcBytes="60000"),
+    # repeated keys: the last value counts
+    LEEF_BASE + "\tsrc=10.9.9.9", LEEF_BASE + "\tdevTime=1796014760000", LEEF_BASE + "\turl=",
+    LEEF_BASE + "\tsrcBytes=x", LEEF_BASE + "\taction=blocked", LEEF_BASE + "\tdevTime=",
+    # blocked, warned and allowed actions
+    leef(action="blocked"), leef(action="Blocked"), leef(action="DENIED"), leef(action="deny"),
+    leef(action="drop"), leef(action="reset-both"), leef(action="prevent"), leef(action="quarantined"),
+    leef(action="refused"), leef(action="warn"), leef(action="continue"), leef(action="permit"),
+    leef(action="-"), leef(action=None, act="Reject"), leef(action="", act="block"),
+    leef(action="blocked", method="POST", srcBytes="60000"), leef(action="blocked by policy"),
+    # byte fields absent or odd
+    leef(srcBytes=None, dstBytes=None), leef(dstBytes="-"), leef(dstBytes="", srcBytes="12"),
+    leef(srcBytes="1e3"), leef(dstBytes="-1"), leef(srcBytes=str(10**19)), leef(srcBytes="9" * 18),
+    leef(method="POST", srcBytes="10240"), leef(method="post", srcBytes="10239"),
+    leef(method="PUT", srcBytes="60000"), leef(method="PATCH", srcBytes="0060000"),
+    leef(method="CONNECT", srcBytes="60000"), leef(dstBytes="1 000"), leef(srcBytes="+5"),
+    # IPv6 and odd addresses and hosts
+    leef(src="2001:db8::7"), leef(src="fe80::1%eth0"), leef(src="010.1.2.3"), leef(src="x"),
+    leef(src="[10.1.2.3]"), leef(src="FD00:0:0:0:0:0:0:555"), leef(url="http://[2001:db8::1]/"),
+    leef(url=None, dst="2001:db8::80"), leef(url="http://u@evil.example@quizlet.com/"),
+    leef(url="HTTPS://QUIZLET.COM./"), leef(url="quizlet.com:443"), leef(url="https:///x"),
+    leef(url="averyveryverylongscheme://quizlet.com/"), leef(url="https://a:b:c/"),
+    leef(url="https:// quizlet.com/"), leef(url="https://-bad.com/"), leef(url="https://qu_iz.com/"),
+    # syslog-wrapped records
+    "<134>Nov 29 23:59:10 gw01 " + LEEF_BASE, "<134>Nov  9 10:00:00 gw01 " + LEEF_BASE,
+    "<134>Nov 29 23:59:10 gw01 " + leef(devTime=None),
+    "<134>1 2026-11-29T10:00:00Z gw01 app - - " + LEEF_BASE,
+    "Nov 29 23:59:10 gw01 x LEEF:1.0|a|b " + LEEF_BASE, "xLEEF:" + LEEF_BASE[5:], " " + LEEF_BASE,
+    "<134>Nov 29 23:59:10 gw01 " + leef(L2 + "x5E|", "^"),
+    # devTime in epoch s or ms, as text, with a devTimeFormat
+    leef(devTime="1796014750"), leef(devTime="1796014799999"), leef(devTime="1796014800000"),
+    leef(devTime="1796014750123456"), leef(devTime="99999999999"), leef(devTime="100000000000"),
+    leef(devTime="99999999999999"), leef(devTime="0"), leef(devTime="00001796014750"),
+    leef(devTime="17960147501x"), leef(devTime="1796014750.5"), leef(devTime=""),
+    leef(devTime="Nov 29 2026 23:59:10"), leef(devTime="Nov 29 2026 23:59:10.250 EST"),
+    leef(devTime="2026-11-29T23:59:10Z"),
+    leef(devTime="Nov 29 2026 23:59:10", devTimeFormat="MMM dd yyyy HH:mm:ss"),
+    leef(devTime="1796014750123", devTimeFormat=""), leef(devTime="1796014750123", devTimeFormat="yyyy"),
+    leef(devTime="29/11/2026 23:59:10.250", devTimeFormat="dd/MM/yyyy HH:mm:ss.SSS"),
+    # non-ASCII, control characters, long lines, CR
+    LEEF_BASE.replace("jdoe", "j\u00f6e"), LEEF_BASE.replace("quizlet", "quizl\u00e9t"),
+    LEEF_BASE + "\tpad=" + "x" * 2500, LEEF_BASE + "\r", LEEF_BASE.replace("\taction=", "\raction="),
+    LEEF_BASE.replace("\taction=", "\x0baction="), LEEF_BASE + "\x1f", "not a LEEF record", "",
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(lines_=st.lists(leef_lines(), min_size=5, max_size=30),
+       ends=st.lists(ending(), min_size=len(LEEF_PINNED), max_size=len(LEEF_PINNED)),
+       chunk=st.sampled_from([64, 2000, 1 << 20]), tz=st.sampled_from([dt.UTC, NY]),
+       bad_bytes=st.booleans())
+@example(lines_=LEEF_PINNED, ends=["\n"] * len(LEEF_PINNED), chunk=1 << 20, tz=NY, bad_bytes=True)
+@example(lines_=LEEF_PINNED, ends=["\r\n"] * len(LEEF_PINNED), chunk=64, tz=dt.UTC, bad_bytes=False)
+def test_leef_fold_equals_the_line_parser(tmp_path: Path, lines_: list[str], ends: list[str], chunk: int,
+                                          tz: dt.tzinfo, bad_bytes: bool) -> None:
+    data = b"".join(ln.encode() + e.encode() for ln, e in zip(lines_, ends, strict=False))
+    if bad_bytes:
+        data += LEEF_BASE.replace("jdoe", "j\udcffdoe").encode("utf-8", "surrogateescape") + b"\n"
+        data += leef(L2 + "^|", "^", usrName="\udcfe").encode("utf-8", "surrogateescape") + b"\n"
+    path = tmp_path / "leef.log"
+    path.write_bytes(data)
+    assert read_kv(path, True, chunk, "leef", tz=tz) == read_kv(path, False, chunk, "leef", tz=tz)
+
+
+def test_the_leef_kernel_takes_web_records() -> None:
+    """Not a speed test: it checks the fast path is actually used."""
+    from collectors.proxy import leef as leef_format
+
+    lines = [LEEF_BASE,
+             "<134>Nov 29 23:59:10 gw01 " + leef(action="Blocked", method="POST", srcBytes="60000"),
+             leef(L2 + "^|", "^", url=None, dhost="QUIZLET.com"), leef(L2 + "x09|", url=None),
+             leef(devTime="Nov 29 2026 23:59:10"), leef(L2 + "0x5E|", "^", devTime="1796014751") + "\r",
+             leef(devTime="1796014750123", devTimeFormat="MMM dd yyyy HH:mm:ss")]
+    folder = leef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
+    assert folder is not None
+    # a text date and a devTimeFormat are the parser's; the record without a host is ignored
+    assert folder.fold("\n".join(lines).encode()) == (7, [4, 6], 1)
+    (t,) = folder.drain()
+    assert (t.day, t.client, t.user, t.host, t.events, t.blocked, t.bytes_in, t.bytes_out) == (
+        dt.date(2026, 11, 29), "10.1.2.3", "jdoe", "quizlet.com", 4, 1, 3 * 20480, 3 * 517)
+    assert (t.first, t.last) == (1796014750.123, 1796014751.0)  # milliseconds divided exactly
+
+
+def test_the_leef_kernel_takes_what_leef_render_writes() -> None:
+    from collectors.proxy import leef as leef_format
+
+    evs = [Event(1796014750.5 + i, "proxy", "10.1.2.3", "jdoe" if i % 2 else "", "quizlet.com",
+                 "blocked" if i % 3 == 0 else "allowed", "https://quizlet.com/x" if i % 4 else None,
+                 None, "POST" if i % 5 == 0 else "GET", 200, 512, 60_000, "Education" if i % 2 else None)
+           for i in range(24)]
+    folder = leef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
+    assert folder is not None
+    forms = [("1.0", "\t"), ("2.0", "\t"), ("2.0", "^"), ("2.0", ";")]
+    data = "\n".join(leef_format.render(ev, *forms[i % 4], syslog=i % 3 == 0)
+                     for i, ev in enumerate(evs)).encode()
+    assert folder.fold(data) == (24, [], 0)
+
+
+def test_the_leef_kernel_takes_everything_the_bench_writes(tmp_path: Path) -> None:
+    """bench/run.py's ``leef`` section must measure the fold, not the parser."""
+    import importlib.util
+    import sys
+
+    from collectors.proxy import leef as leef_format
+
+    spec = importlib.util.spec_from_file_location(
+        "sentinel_bench_run", Path(__file__).resolve().parents[2] / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["sentinel_bench_run"] = bench
+    try:
+        spec.loader.exec_module(bench)
+        path = tmp_path / "leef.log"
+        bench.generate_leef(path, 3000)
+    finally:
+        del sys.modules["sentinel_bench_run"]
+    folder = leef_format.make_folder(ParseContext(tz=dt.UTC, day_zone=dt.UTC))
+    assert folder is not None
+    lines, slow, ignored = folder.fold(path.read_bytes())
+    assert (lines, slow, ignored) == (3000, [], 0)
