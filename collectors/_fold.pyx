@@ -1565,8 +1565,12 @@ cdef class CEFKernel(Kernel):
         cdef int kid
         if i < n and s[i] == b' ':
             i += 1
+            if i < n and s[i] == b' ':
+                return 0  # more blanks than one: the parser strips them all
         if i < n and s[n - 1] == b' ':
             n -= 1
+            if i < n and s[n - 1] == b' ':
+                return 0  # (a last value "POST  " is "POST" to the parser)
         if i >= n:
             return 1  # no pairs: the parser's {}
         k1 = i

@@ -38,6 +38,7 @@ import os
 import re
 import statistics
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -723,15 +724,15 @@ def verify_bundle(path: Path) -> VerifyReport:
                 continue
             try:
                 digests[info.filename] = _hash_member(zf, info)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError,
-                    NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error,
+                    NotImplementedError) as exc:  # a corrupted deflate stream is zlib.error
                 problems.append(f"{info.filename}: unreadable in the ZIP ({exc})")
         try:
             raw = zf.read(MANIFEST) if MANIFEST in digests else b""
             doc = json.loads(raw)
             if not isinstance(doc, dict):
                 raise ValueError("not a JSON object")
-        except (ValueError, zipfile.BadZipFile, OSError) as exc:
+        except (ValueError, zipfile.BadZipFile, OSError, zlib.error) as exc:
             problems.append(f"{MANIFEST}: not a valid manifest ({str(exc)[:200]})")
             return VerifyReport(False, problems)
         problems.extend(_check_manifest(doc, raw))

@@ -71,8 +71,8 @@ class Aggregator:
         self._day: dt.date | None = None
         self.first: float | None = None
         self.last: float | None = None
-        self.grants: dict[tuple[str, str, str], list[Any]] = {}
-        """(app key, raw user, raw client) -> GrantAcc fields (see `_grant`)."""
+        self.grants: dict[tuple[str, str], list[Any]] = {}
+        """(app key, raw user) -> grant accumulator (see `_grant`)."""
         self.apps: dict[str, list[Any]] = {}
         """App key -> [app id, app name, first seen, last seen]."""
 
@@ -136,15 +136,23 @@ class Aggregator:
             self._grant(app, ev)
         if ev.action == "revoke":
             return None  # not use
-        return ("sso-grant" if ev.action == "grant" else "sso", ev.client, ev.user, "sso:" + app)
+        if ev.action == "grant":
+            # A grant is the account's, wherever it was clicked: its usage row
+            # counts the account, not the address (the grant row keeps that).
+            return ("sso-grant", "", ev.user, "sso:" + app)
+        return ("sso", ev.client, ev.user, "sso:" + app)
 
     def _grant(self, app: str, ev: Event) -> None:
-        # [first grant, last grant, last revoke, {scope: last granted}, grants, revokes]
-        key = (app, ev.user, ev.client)
+        # [first grant, last grant, last revoke, {scope: last granted}, grants, revokes,
+        #  the newest event's client, its time]: one per account and app, whatever
+        # addresses the account used (the newest one is kept, as in the store).
+        key = (app, ev.user)
+        ts = ev.ts
         g = self.grants.get(key)
         if g is None:
-            g = self.grants[key] = [None, None, None, {}, 0, 0]
-        ts = ev.ts
+            g = self.grants[key] = [None, None, None, {}, 0, 0, ev.client, ts]
+        elif ts >= g[7]:
+            g[6], g[7] = ev.client, ts
         if ev.action == "grant":
             g[4] += 1
             g[0] = ts if g[0] is None else min(g[0], ts)
@@ -160,8 +168,8 @@ class Aggregator:
     def flush_grants(self, ids: Identities) -> tuple[list[GrantRow], list[AppRow]]:
         """Grants and apps so far, identities resolved; then start afresh."""
         out: dict[tuple[str, str], GrantRow] = {}
-        for (app, user, client), g in self.grants.items():
-            site, population, c, u = ids.resolve(client, user)
+        for (app, user), g in self.grants.items():
+            site, population, c, u = ids.resolve(g[6], user)
             row = GrantRow(app, u, site, population, c, g[3], g[4], g[5], g[0], g[1], g[2])
             prev = out.get((app, u))
             out[(app, u)] = row if prev is None else merge_grants(prev, row)
@@ -184,7 +192,9 @@ class Aggregator:
                 r[6] += 1
 
     def keys(self) -> int:
-        return sum(len(acc) for acc in self.days.values()) + len(self.grants)
+        # A pending grant weighs about three usage rows (its scopes, and the stored
+        # grant read back and merged at the flush): count it so, to bound memory.
+        return sum(len(acc) for acc in self.days.values()) + 3 * len(self.grants)
 
     def add_urls(self, events: Iterable[Event]) -> None:
         for ev in events:

@@ -895,6 +895,11 @@ def cef(**changes: str | None) -> str:
 
 
 CEF_PINNED = [  # the cases a kernel is likeliest to get wrong, always tried
+    # Found by Hypothesis: blanks after the last value ("POST  " is POST: an upload).
+    "CEF:0|Zscaler|NSSWeblog|5.7|web|Web request|3|rt=1795903200000 act=allowed in=20480 "
+    "out=60000 request=https://0.0.com/a?b=c src=10.1.2.3 suser=jdoe requestMethod=POST  ",
+    "CEF:0|Zscaler|NSSWeblog|5.7|web|Web request|3|  rt=1795903200000 src=10.1.2.3 "
+    "request=https://0.0.com/ requestMethod=POST out=60000",
     CEF_BASE,
     # escaped pipes and backslashes in the header, escaped "=" and "\" in values
     CEF_BASE.replace("Zscaler|NSSWeblog", "Acme\\|Labs|Web\\\\Filter").replace("|web|", "|"),
