@@ -1419,6 +1419,23 @@ cdef enum:
     CE_KEYS
 
 
+cdef inline int64_t _epoch_ms(const char *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Epoch digits ``s[a:b]`` as milliseconds: seconds below 1e11, else
+    milliseconds below 1e14 (as the CEF and LEEF parsers read them); -1 when
+    the parser must decide (a sign, a fraction, text, too many digits)."""
+    cdef uint64_t v = 0
+    cdef Py_ssize_t j
+    if b - a > 16:
+        return -1
+    for j in range(a, b):
+        if not _digit(s[j]):
+            return -1
+        v = v * 10 + <uint64_t>_d(s[j])
+    if v >= <uint64_t>100000000000000:
+        return -1
+    return <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
+
+
 cdef inline bint _cef_keych(char c) noexcept nogil:
     """A character of a CEF key as the parser's split reads one: [A-Za-z0-9_.]."""
     return (b'a' <= c <= b'z') or (b'A' <= c <= b'Z') or _digit(c) or c == b'_' or c == b'.'
@@ -1686,17 +1703,9 @@ cdef class CEFKernel(Kernel):
         k = _first(va, vb, CE_RT, CE_ENDTIME + 1)
         if k < 0:
             return 0  # the syslog header's time, or none: the parser's
-        a, b = va[k], vb[k]
-        if b - a > 16:
+        ms = _epoch_ms(s, va[k], vb[k])
+        if ms < 0:
             return 0
-        v = 0
-        for j in range(a, b):
-            if not _digit(s[j]):
-                return 0
-            v = v * 10 + <uint64_t>_d(s[j])
-        if v >= <uint64_t>100000000000000:
-            return 0
-        ms = <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
         # the client (an empty one, or a labelled IPv6 one, is the parser's)
         k = _first(va, vb, CE_SRC, CE_STRANS + 1)
         if k < 0:
@@ -1973,17 +1982,11 @@ cdef class LEEFKernel(Kernel):
         # the time: devTime as epoch digits, seconds below 1e11, else milliseconds below 1e14
         if vb[LE_DEVTIMEFORMAT] > va[LE_DEVTIMEFORMAT]:
             return 0  # a pattern: the parser's
-        a, b = va[LE_DEVTIME], vb[LE_DEVTIME]
-        if b == a or b - a > 16:
+        if vb[LE_DEVTIME] == va[LE_DEVTIME]:
             return 0  # the syslog header's time, or none: the parser's
-        v = 0
-        for j in range(a, b):
-            if not _digit(s[j]):
-                return 0
-            v = v * 10 + <uint64_t>_d(s[j])
-        if v >= <uint64_t>100000000000000:
+        ms = _epoch_ms(s, va[LE_DEVTIME], vb[LE_DEVTIME])
+        if ms < 0:
             return 0
-        ms = <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
         # the client (an empty one is the parser's)
         k = _first(va, vb, LE_SRC, LE_SRCPRENAT + 1)
         if k < 0:
