@@ -154,6 +154,11 @@ cdef class Kernel:
     cdef char prev[32]
     cdef bint have_prev
     cdef int64_t prev_us
+    cdef int64_t prev_minute
+    """The last minute handed to ``minute_cb`` by a kernel that caches it (-1: none)."""
+    cdef int64_t upload_min
+    """Bytes sent from which a POST/PUT/PATCH is an upload (`configure` of the
+    proxy kernels; the pipeline's ``ingest.upload_min_bytes``)."""
 
     def __cinit__(self, minute_cb, host_ok, Py_ssize_t max_line, *args):
         self.minute_cb = minute_cb
@@ -173,6 +178,8 @@ cdef class Kernel:
         self.bytes_out = self.uploads = NULL
         self.per_second = 1000000
         self.with_user = False
+        self.prev_minute = -1
+        self.upload_min = 10240
 
     def __dealloc__(self):
         free(self.counts)
@@ -493,7 +500,6 @@ cdef class ZeekKernel(Kernel):
 
     cdef Py_ssize_t nf, its, ih, iq, iqn, irc
     cdef bint ready
-    cdef int64_t prev_minute
 
     def configure(self, Py_ssize_t nf, Py_ssize_t its, Py_ssize_t ih, Py_ssize_t iq,
                   Py_ssize_t iqn, Py_ssize_t irc, bint ready):
@@ -501,7 +507,7 @@ cdef class ZeekKernel(Kernel):
         self.nf, self.its, self.ih, self.iq, self.iqn, self.irc = nf, its, ih, iq, iqn, irc
         self.ready = ready and nf <= 64 and its >= 0 and ih >= 0 and iq >= 0 and iqn >= 0
         self.stop_on_hash = True
-        self.prev_minute = -1
+        self.prev_minute = -1  # a new layout starts its minute cache afresh
 
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t starts[64]
@@ -654,11 +660,8 @@ cdef class SquidKernel(Kernel):
     lines without an event. Anything else goes to the parser.
     """
 
-    cdef int64_t prev_minute
-
     def __cinit__(self, *args):
         self.with_user = True
-        self.prev_minute = -1
 
     cdef int _line(self, const char *s, Py_ssize_t n) except -1:
         cdef Py_ssize_t starts[10]
@@ -1017,15 +1020,11 @@ cdef class FortiGateKernel(KVKernel):
     URL-only or IPv6 hosts and ``dstname`` go to the parser.
     """
 
-    cdef int64_t upload_min
     cdef bint with_start
-    cdef int64_t prev_minute
 
     def __cinit__(self, *args):
         self.with_user = True
         self.per_second = 1000000000
-        self.prev_minute = -1
-        self.upload_min = 10240
         self.with_start = False
 
     def configure(self, int64_t upload_min_bytes, bint session_start):
@@ -1216,11 +1215,8 @@ cdef class SophosKernel(KVKernel):
     and anything else go to the parser.
     """
 
-    cdef int64_t upload_min
-
     def __cinit__(self, *args):
         self.with_user = True
-        self.upload_min = 10240
 
     def configure(self, int64_t upload_min_bytes):
         """The pipeline's upload threshold."""
@@ -1499,15 +1495,11 @@ cdef class CEFKernel(Kernel):
     milliseconds: the parser's ``n / 1000.0`` is exact division below 2**53.
     """
 
-    cdef int64_t upload_min
     cdef bint spec_bytes
-    cdef int64_t prev_minute
 
     def __cinit__(self, *args):
         self.with_user = True
         self.per_second = 1000
-        self.prev_minute = -1
-        self.upload_min = 10240
         self.spec_bytes = False
 
     def configure(self, int64_t upload_min_bytes, bint spec_bytes):
@@ -1790,14 +1782,10 @@ cdef class LEEFKernel(Kernel):
     the parser. Stamps are kept in milliseconds (exact, as in `CEFKernel`).
     """
 
-    cdef int64_t upload_min
-    cdef int64_t prev_minute
 
     def __cinit__(self, *args):
         self.with_user = True
         self.per_second = 1000
-        self.prev_minute = -1
-        self.upload_min = 10240
 
     def configure(self, int64_t upload_min_bytes):
         """The pipeline's upload threshold."""
