@@ -22,10 +22,23 @@ to their owners and are attributed by their own registered domain
 (``someone.github.io``), unless a rule names the site. To claim every host
 under such a suffix on purpose (a CDN such as ``cloudfront.net``), write the
 wildcard ``*.cloudfront.net``.
+
+Brand names on shared infrastructure: a host that only matched a content
+delivery or cloud-hosting noise rule, or that sits under such a platform suffix
+(``herokuapp.com``), is attributed to an app when one of the labels in front of
+that rule, split at dots, hyphens and underscores, is an app's brand
+(``reddit-uploaded-media.s3-accelerate.amazonaws.com`` is Reddit's). An app's
+brands are the first labels of the registered domains it owns outright (plain
+rules at a registered domain: ``quizlet.com`` gives ``quizlet``); a brand is
+kept only when it has five characters or more, is not a word CDN hosts use for
+anything (`GENERIC_TOKENS`), no noise domain starts with it, and no other app
+of the same tier claims it. The match names the brand and the infrastructure
+rule (``brand 'reddit' on amazonaws.com``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -42,6 +55,27 @@ LOCAL_SUFFIXES = ("local", "lan", "home", "internal", "localdomain", "home.arpa"
 LOCAL_LABELS = frozenset(("wpad", "isatap"))
 """Names starting with these labels are local (proxy and tunnel auto-discovery)."""
 _LOCAL_TLDS = frozenset(s for s in LOCAL_SUFFIXES if "." not in s)
+SHARED_INFRA = frozenset(("cdn", "cloud-hosting"))
+"""Noise categories whose hosts may carry an app's brand (see the module's notes)."""
+BRAND_MIN = 5
+GENERIC_TOKENS = frozenset((
+    "static", "assets", "media", "images", "image", "video", "videos", "content", "cloud",
+    "files", "storage", "upload", "uploads", "prod", "production", "staging", "stage",
+    "edge", "stream", "streaming", "mobile", "secure", "public", "global", "origin",
+    "cache", "proxy", "server", "service", "services", "webapp", "admin", "login",
+    "account", "accounts", "music", "games", "school", "schools", "learn", "learning",
+    "class", "classroom", "study", "teach", "teacher", "student", "students", "education",
+    "academy", "books", "reader", "reading", "writer", "write", "science", "maths",
+    "coding", "photo", "photos", "share", "world", "online", "digital", "drive", "email",
+    "docs", "notes", "draw", "paint", "quiz", "quizzes", "words", "story", "stories",
+    "kids", "music", "radio", "sound", "audio", "voice", "social", "stats", "track",
+    "tracking", "metrics", "analytics", "events", "event", "logs", "report", "reports",
+    "search", "maps", "portal", "platform", "tools", "apps", "store", "market", "cdn01",
+    "player", "embed", "widget", "widgets", "fonts", "icons", "thumbs", "thumbnails",
+    "avatar", "avatars", "downloads", "download", "update", "updates", "backup",
+    "default", "bucket", "buckets", "website", "sites", "pages", "frontend", "backend",
+))
+"""Labels too common on content delivery hosts to name an app."""
 KIND_LABELS = {"district": "district product", "known": "known app", "noise": "noise",
                "unknown": "unknown", "ip": "IP literal", "invalid": "invalid host"}
 """What each match kind is called in front of a person."""
@@ -71,6 +105,7 @@ _LOCAL = Match("noise", "local", "local", "local", "local name")
 _new = tuple.__new__
 """Builds a Match without NamedTuple's keyword handling: three times cheaper,
 on the path every unknown host takes."""
+_TOKENS = re.compile(r"[._-]+")
 _Cand = tuple[int, Match]
 """(tier, match): the lower tier wins."""
 
@@ -143,7 +178,36 @@ class Matcher:
             self._add(r, _NOISE, Match("noise", cat, cat, cat, r))
         self._rules: dict[str, tuple[_Cand | None, _Cand | None]] = {
             d: e.compile() for d, e in self._entries.items()}
+        self._brands = self._brand_map()
+        # Platform suffixes of shared infrastructure (a confined noise rule,
+        # e.g. herokuapp.com): the sites under them may carry a brand too.
+        self._platforms = {d: m for d, e in self._entries.items() for tier, m in e.confined
+                           if tier == _NOISE and m.category in SHARED_INFRA}
         self._cache: dict[str, Match] = {}
+
+    def _brand_map(self) -> dict[str, Match]:
+        """Brand -> the app or product that owns it (see the module's notes)."""
+        claims: dict[str, dict[str, _Cand]] = {}
+        taken: set[str] = set()  # first labels of noise domains
+        for host, entry in self._entries.items():
+            for tier, m in entry.exact + entry.plain + entry.wild:
+                reg = self.suffixes.registered_domain(host)
+                if tier == _NOISE:
+                    taken.add((reg or host).split(".", 1)[0])
+                    continue
+                token = reg.split(".", 1)[0]
+                if (reg == host and any(c[1] is m for c in entry.plain)
+                      and m.kind in ("district", "known")):
+                    claims.setdefault(token, {}).setdefault(f"{m.kind}:{m.key}", (tier, m))
+        brands: dict[str, Match] = {}
+        for token, owners in claims.items():
+            if len(token) < BRAND_MIN or token in GENERIC_TOKENS or token in taken:
+                continue
+            top = min(tier for tier, _ in owners.values())
+            best = [m for tier, m in owners.values() if tier == top]
+            if len(best) == 1:
+                brands[token] = best[0]
+        return brands
 
     def _add(self, rule: str, tier: int, match: Match) -> None:
         kind, host = parse_rule(rule)
@@ -196,8 +260,23 @@ class Matcher:
                     tier, best = sub
             i = s.find(".")
         if best is not None:
+            if tier == _NOISE and best.category in SHARED_INFRA and self._brands:
+                return self._branded(host, best) or best
             return best
         return self._fallback(host)
+
+    def _branded(self, host: str, infra: Match) -> Match | None:
+        """The app whose brand is a label in front of the shared-infrastructure
+        rule ``infra`` matched, if exactly one is."""
+        domain = parse_rule(infra.rule)[1]
+        if not host.endswith("." + domain):
+            return None
+        found = {m.key: (token, m) for token in _TOKENS.split(host[:-len(domain) - 1])
+                 for m in [self._brands.get(token)] if m is not None}
+        if len(found) != 1:
+            return None
+        token, m = found.popitem()[1]
+        return Match(m.kind, m.key, m.name, m.category, f"brand {token!r} on {infra.rule}")
 
     def _fallback(self, host: str) -> Match:
         dot = host.rfind(".")
@@ -210,6 +289,16 @@ class Matcher:
                 return _LOCAL
         if dot < 0 or tld in _LOCAL_TLDS or host[:host.find(".")] in LOCAL_LABELS:
             return _LOCAL
+        if self._brands and self._platforms:
+            i = host.find(".")
+            while i >= 0:
+                infra = self._platforms.get(host[i + 1:])
+                if infra is not None:
+                    got = self._branded(host, infra)
+                    if got is not None:
+                        return got
+                    break
+                i = host.find(".", i + 1)
         reg = self.suffixes.registered_domain(host) or host
         return _new(Match, ("unknown", reg, reg, "", "registered domain"))
 

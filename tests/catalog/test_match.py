@@ -520,3 +520,92 @@ def test_admin_lists_in_the_matcher() -> None:
 def test_matcher_refuses_a_bad_district_domain() -> None:
     with pytest.raises(CatalogError, match=re.escape("district.domains: domain 'not a domain'")):
         Matcher(Catalog(), KB, district_domains=("not a domain",))
+
+
+# --- brands on shared infrastructure -------------------------------------------------
+
+BRAND_KB = KnowledgeBase(
+    (
+        app("reddit", "reddit.com", "redditmedia.com"),
+        app("roblox", "roblox.com", "rbxcdn.com"),
+        app("quizlet-a", "quizlet.com"),
+        app("quizlet-b", "quizlet.net"),              # two apps claim "quizlet": no brand
+        app("media-app", "media.com"),                 # a generic word: no brand
+        app("zoomy", "zoom.us"),                        # "zoom" is too short
+        app("docs-only", "=docs.example.org"),         # an exact host owns no brand
+        app("akamai-fan", "akamaifan.com", "akamai.com"),  # a noise domain's label
+        app("scrib", "scrib.org"),
+    ),
+    {"amazonaws.com": "cloud-hosting", "*.cloudfront.net": "cdn", "cloudfront.net": "cdn",
+     "herokuapp.com": "cloud-hosting", "akamai.net": "cdn", "fonts.example": "fonts",
+     "telemetry.example": "telemetry"},
+)
+
+
+@pytest.fixture(scope="module")
+def bm() -> Matcher:
+    cat = Catalog((Product("scribbles", "Scribbles (district)", domains=("scrib.net",)),))
+    return Matcher(cat, BRAND_KB)
+
+
+@pytest.mark.parametrize(("host", "expected", "rule"), [
+    ("reddit-uploaded-media.s3-accelerate.amazonaws.com", ("known", "reddit"),
+     "brand 'reddit' on amazonaws.com"),
+    ("roblox_assets.cloudfront.net", ("known", "roblox"), "brand 'roblox' on *.cloudfront.net"),
+    ("cdn.redditmedia.s3.amazonaws.com", ("known", "reddit"),
+     "brand 'redditmedia' on amazonaws.com"),
+    ("api.roblox-prod.herokuapp.com", ("known", "roblox"),   # under a platform suffix
+     "brand 'roblox' on herokuapp.com"),
+    # The district's product owns its brand over the knowledge base's app.
+    ("scrib-files.cloudfront.net", ("district", "scribbles"), "brand 'scrib' on *.cloudfront.net"),
+])
+def test_a_brand_on_shared_infrastructure_names_the_app(bm: Matcher, host: str,
+                                                        expected: tuple[str, str],
+                                                        rule: str) -> None:
+    got = bm.classify(host)
+    assert kind_key(got) == expected
+    assert got.rule == rule
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("quizlet-static.cloudfront.net", ("noise", "cdn")),       # claimed by two apps
+    ("media-prod.cloudfront.net", ("noise", "cdn")),           # generic word
+    ("zoom-prod.cloudfront.net", ("noise", "cdn")),            # shorter than five
+    ("docs-mirror.cloudfront.net", ("noise", "cdn")),          # from an exact host
+    ("akamai-edge.cloudfront.net", ("noise", "cdn")),          # a noise domain's label
+    ("reddit-x.roblox-y.cloudfront.net", ("noise", "cdn")),    # two brands: neither
+    ("redditor.cloudfront.net", ("noise", "cdn")),             # a whole label, not a prefix
+    ("reddit.fonts.example", ("noise", "fonts")),              # fonts are no shared hosting
+    ("reddit.telemetry.example", ("noise", "telemetry")),
+    ("www.reddit-fan-club.org", ("unknown", "reddit-fan-club.org")),  # not infrastructure
+    ("roblox.someone.org", ("unknown", "someone.org")),
+    ("cloudfront.net", ("noise", "cdn")),
+    ("roblox.herokuapp.com.evil.org", ("unknown", "evil.org")),
+])
+def test_no_brand_is_read_where_it_could_mislead(bm: Matcher, host: str,
+                                                 expected: tuple[str, str]) -> None:
+    assert kind_key(bm.classify(host)) == expected
+
+
+def test_explain_shows_the_infrastructure_rule_a_brand_beat(bm: Matcher) -> None:
+    e = bm.explain("reddit-uploaded-media.s3-accelerate.amazonaws.com")
+    assert kind_key(e.match) == ("known", "reddit")
+    assert [(o.kind, o.rule) for o in e.overridden] == [("noise", "amazonaws.com")]
+
+
+@given(st.lists(st.text(alphabet=string.ascii_lowercase + string.digits + "-", min_size=1,
+                        max_size=12), min_size=1, max_size=4),
+       st.sampled_from(["amazonaws.com", "x.cloudfront.net", "a.b.herokuapp.com",
+                        "fonts.example", "nowhere.example"]))
+def test_a_brand_match_always_names_a_brand_label_in_front_of_shared_infra(
+        labels: list[str], tail: str) -> None:
+    matcher = Matcher(Catalog((Product("scribbles", "S", domains=("scrib.net",)),)), BRAND_KB)
+    host = ".".join([*labels, tail])
+    got = matcher.classify(host)
+    if got.rule.startswith("brand "):
+        token = got.rule.split("'")[1]
+        infra = got.rule.rsplit(" on ", 1)[1].removeprefix("*.")
+        front = host[:-len(infra) - 1] if host.endswith("." + infra) else ""
+        assert token in re.split(r"[._-]+", front)
+        assert infra in ("amazonaws.com", "cloudfront.net", "herokuapp.com")
+        assert got.kind in ("known", "district")
