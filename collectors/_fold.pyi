@@ -40,3 +40,6 @@ class CEFKernel(Kernel):
 
 class LEEFKernel(Kernel):
     def configure(self, upload_min_bytes: int) -> None: ...
+
+def text_times(rows: list[tuple[Any, ...]], cols: tuple[int, ...],
+               slow: Callable[[Any], str | None]) -> list[tuple[Any, ...]]: ...

@@ -22,9 +22,24 @@ stored are counts and times.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcmp, memcpy, memset
+
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    cdef struct tm:
+        int tm_sec
+        int tm_min
+        int tm_hour
+        int tm_mday
+        int tm_mon
+        int tm_year
+    tm *gmtime_r(const time_t *timep, tm *result)
 
 cdef enum:
     KEY_MAX = 2048
@@ -2006,3 +2021,70 @@ cdef class LEEFKernel(Kernel):
             self.prev_minute = minute
         return self._add(s + a, b - a, s + h0, h1 - h0, ms, False, s + u0, u1 - u0, blocked,
                          rcvd, sent, upload)
+
+
+# -- times as SQLite text ------------------------------------------------------------
+
+
+cdef inline void _put(char *buf, int at, int width, int64_t v) noexcept nogil:
+    cdef int k
+    for k in range(width - 1, -1, -1):
+        buf[at + k] = <char>(48 + v % 10)
+        v //= 10
+
+
+cdef object _text_time(object t, object slow):
+    """POSIX seconds as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), rounded to the
+    microsecond as SQLite's ``round(t * 1000000)`` rounds (add 0.5 and truncate
+    below 2**52, where a double still has a fraction); None stays None;
+    anything unusual (before 1970, past 9999, not a number) goes to ``slow``,
+    the Python reference."""
+    cdef double r
+    cdef int64_t us
+    cdef time_t sec
+    cdef tm parts
+    cdef char buf[26]
+    if t is None:
+        return None
+    if type(t) is not float and type(t) is not int:
+        return slow(t)
+    r = <double>t * 1000000.0
+    if not (r >= 0.0 and r < 253402300800000000.0):  # also NaN
+        return slow(t)
+    us = <int64_t>(r + 0.5) if r < 4503599627370496.0 else <int64_t>r
+    sec = <time_t>(us // 1000000)
+    if gmtime_r(&sec, &parts) == NULL:
+        return slow(t)
+    memcpy(buf, b"0000-00-00 00:00:00.000000", 26)
+    _put(buf, 0, 4, parts.tm_year + 1900)
+    _put(buf, 5, 2, parts.tm_mon + 1)
+    _put(buf, 8, 2, parts.tm_mday)
+    _put(buf, 11, 2, parts.tm_hour)
+    _put(buf, 14, 2, parts.tm_min)
+    _put(buf, 17, 2, parts.tm_sec)
+    _put(buf, 20, 6, us % 1000000)
+    return PyUnicode_DecodeASCII(buf, 26, NULL)
+
+
+def text_times(list rows, tuple cols, object slow):
+    """``rows`` (tuples) with the POSIX times at positions ``cols`` written as
+    `_text_time` text: what `collectors.clock.text_time` does, compiled."""
+    cdef list out = []
+    cdef tuple r, row
+    cdef Py_ssize_t c, k, n
+    cdef object v, item
+    for item in rows:
+        r = item if type(item) is tuple else tuple(item)  # a NamedTuple row, a list
+        n = len(r)
+        row = PyTuple_New(n)
+        for k in range(n):
+            v = r[k]
+            Py_INCREF(v)
+            PyTuple_SET_ITEM(row, k, v)
+        for c in cols:
+            v = _text_time(r[c], slow)
+            Py_INCREF(v)
+            Py_DECREF(<object>PyTuple_GET_ITEM(row, c))
+            PyTuple_SET_ITEM(row, c, v)
+        out.append(row)
+    return out

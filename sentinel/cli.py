@@ -251,5 +251,39 @@ from sentinel.cli_poll import poll  # noqa: E402  (a command group of its own mo
 main.add_command(poll)
 
 
+def entry() -> None:
+    """The ``sentinel`` command: `main`, then a quick exit.
+
+    Once the command has exited (its database work committed, its files closed
+    by their ``with`` blocks), the exit hooks run as usual: threads are joined,
+    `atexit` handlers and weak-reference finalizers run, and the standard streams
+    are flushed. Then the process ends without tearing down the interpreter,
+    which only freed the objects of some 700 modules and cost 0.3 s on every
+    command. An exception other than `SystemExit` leaves the normal way.
+    """
+    import atexit
+    import os
+    import threading
+
+    try:
+        main()
+        code: Any = 0  # pragma: no cover  (click always exits)
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    shutdown = getattr(threading, "_shutdown", None)  # what interpreter exit does first
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (sentinel ... | head)
+            status = status or 1
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

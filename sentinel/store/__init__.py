@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from collectors.clock import text_times
 from sentinel.errors import StorageError
 from sentinel.store.models import (
     USAGE_COLUMNS,
@@ -151,9 +152,9 @@ class Store:
         rows = sorted(rows)
         if self.dialect == "sqlite":
             # Straight to the driver: SQLAlchemy's per-row bind processing
-            # cost more than SQLite itself. SQLite writes the times in the
-            # exact text form SQLAlchemy's DateTime type reads back.
-            s.connection().exec_driver_sql(_SQLITE_UPSERT, rows)
+            # cost more than SQLite itself. The times go in the exact text
+            # form SQLAlchemy's DateTime type reads back.
+            s.connection().exec_driver_sql(_SQLITE_UPSERT, text_times(rows, _USAGE_TIMES))
             return
         table: Any = UsageDaily.__table__
         ins: Any = postgresql.insert(table)
@@ -212,8 +213,9 @@ class Store:
         if self.dialect == "sqlite":
             import orjson
             sort = orjson.OPT_SORT_KEYS
-            s.connection().exec_driver_sql(_SQLITE_GRANTS, [
-                (*r[:5], orjson.dumps(r[5], option=sort).decode(), *r[6:]) for r in rows])
+            s.connection().exec_driver_sql(_SQLITE_GRANTS, text_times([
+                (*r[:5], orjson.dumps(r[5], option=sort).decode(), *r[6:]) for r in rows],
+                (8, 9, 10)))
             return
         from sentinel.store.models import SsoGrant
         t: Any = SsoGrant.__table__
@@ -269,7 +271,8 @@ class Store:
             con.execute("PRAGMA synchronous=OFF")
             con.execute(f"CREATE TABLE stage ({', '.join(USAGE_COLUMNS)})")
             con.executemany(f"INSERT INTO stage VALUES ({', '.join('?' * len(USAGE_COLUMNS))})",
-                            rows)
+                            text_times(rows if isinstance(rows, list) else list(rows),
+                                       _USAGE_TIMES))
             con.commit()
         finally:
             con.close()
@@ -314,13 +317,6 @@ class Store:
         return None
 
 
-def _sqlite_text_ts(param: int) -> str:
-    """SQL turning POSIX seconds into SQLAlchemy's SQLite DateTime text (UTC, µs)."""
-    us = f"CAST(round(?{param} * 1000000) AS INTEGER)"
-    return (f"strftime('%Y-%m-%d %H:%M:%S', {us} / 1000000, 'unixepoch')"
-            f" || printf('.%06d', {us} % 1000000)")
-
-
 def _sqlite_posix(col: str) -> str:
     """SQL reading SQLAlchemy's SQLite DateTime text back as POSIX seconds."""
     return f"(CAST(strftime('%s', {col}) AS INTEGER) + CAST(substr({col}, 20) AS REAL))"
@@ -341,7 +337,7 @@ def _json_dict(v: Any) -> dict[str, Any]:
 _SQLITE_GRANTS = (
     "INSERT INTO sso_grants (app_key, user, site, population, client, scopes, grants, revokes,"
     " first_granted, last_granted, last_revoked, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-    f"{_sqlite_text_ts(9)}, {_sqlite_text_ts(10)}, {_sqlite_text_ts(11)}, ?12)"
+    "?9, ?10, ?11, ?12)"
     " ON CONFLICT (app_key, user) DO UPDATE SET site = excluded.site,"
     " population = excluded.population, client = excluded.client, scopes = excluded.scopes,"
     " grants = excluded.grants, revokes = excluded.revokes,"
@@ -350,10 +346,11 @@ _SQLITE_GRANTS = (
 
 
 _N = len(USAGE_COLUMNS)
+_USAGE_TIMES = (_N - 2, _N - 1)
+"""Positions of first_seen and last_seen in a usage row (POSIX seconds until written)."""
 _SQLITE_UPSERT = (
     f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)})"
-    f" VALUES ({', '.join(f'?{i}' for i in range(1, _N - 1))},"
-    f" {_sqlite_text_ts(_N - 1)}, {_sqlite_text_ts(_N)})"
+    f" VALUES ({', '.join(f'?{i}' for i in range(1, _N + 1))})"
     f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
     + ", first_seen = min(first_seen, excluded.first_seen),"
@@ -362,9 +359,7 @@ _SQLITE_UPSERT = (
 
 _SQLITE_MERGE = (
     f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)}) SELECT "
-    + ", ".join(USAGE_COLUMNS[:-2])
-    + ", " + _sqlite_text_ts(0).replace("?0", "first_seen")
-    + ", " + _sqlite_text_ts(0).replace("?0", "last_seen")
+    + ", ".join(USAGE_COLUMNS)
     + f" FROM stage.stage WHERE true ORDER BY {', '.join(USAGE_KEY)}"
     f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
