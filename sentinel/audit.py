@@ -149,7 +149,8 @@ def default_actor() -> str:
     return f"local:{user}"[:MAX_ACTOR]
 
 
-_INSERT = insert(AuditRecord.__table__)
+_TABLE: Any = AuditRecord.__table__
+_INSERT = insert(_TABLE)
 
 
 def append(target: Session | Connection, actor: str, action: str, subject: str,

@@ -263,7 +263,13 @@ class Store:
     @staticmethod
     def stage_usage(path: Path, rows: Sequence[UsageRow | tuple[Any, ...]]) -> Path:
         """Write rows to a throw-away SQLite file (no index, no journal): what a
-        reader process does, in parallel, so the one writer only merges."""
+        reader process does, in parallel, so the one writer only merges.
+
+        The rows go in key order (`Aggregator.flush` hands them sorted, so the
+        sort here only checks), and the merge reads them back in that order:
+        the writer then sorts nothing and writes the primary key's pages in
+        sequence."""
+        rows = sorted(rows)
         path.unlink(missing_ok=True)
         con = sqlite3.connect(path)
         try:
@@ -271,8 +277,7 @@ class Store:
             con.execute("PRAGMA synchronous=OFF")
             con.execute(f"CREATE TABLE stage ({', '.join(USAGE_COLUMNS)})")
             con.executemany(f"INSERT INTO stage VALUES ({', '.join('?' * len(USAGE_COLUMNS))})",
-                            text_times(rows if isinstance(rows, list) else list(rows),
-                                       _USAGE_TIMES))
+                            text_times(rows, _USAGE_TIMES))
             con.commit()
         finally:
             con.close()
@@ -360,7 +365,9 @@ _SQLITE_UPSERT = (
 _SQLITE_MERGE = (
     f"INSERT INTO usage_daily ({', '.join(USAGE_COLUMNS)}) SELECT "
     + ", ".join(USAGE_COLUMNS)
-    + f" FROM stage.stage WHERE true ORDER BY {', '.join(USAGE_KEY)}"
+    # In the staging table's row order, which is key order (`Store.stage_usage`).
+    # (WHERE true: SQLite's parser needs it before ON CONFLICT.)
+    + " FROM stage.stage WHERE true"
     f" ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in USAGE_SUMS)
     + ", first_seen = min(first_seen, excluded.first_seen),"
