@@ -9,18 +9,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from catalog.kb import HostList, KnowledgeBase, load_knowledge_base
-from catalog.match import Matcher
 from catalog.model import Catalog
 from sentinel.config import Settings
 from sentinel.errors import SentinelError
-from sentinel.findings import Evaluation, evaluate
 from sentinel.pipeline import InputResult, Progress, scan
-from sentinel.report import ReportData, build_report, write_html
 from sentinel.store import Store
-from sentinel.store.models import Finding
+
+if TYPE_CHECKING:  # imported where used: a scan starts its readers without them
+    from catalog.kb import HostList, KnowledgeBase
+    from catalog.match import Matcher
+    from sentinel.findings import Evaluation
+    from sentinel.report import ReportData
+    from sentinel.store.models import Finding
 
 log = logging.getLogger("sentinel")
 
@@ -41,12 +43,14 @@ class Context:
     @property
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
+            from catalog.kb import load_knowledge_base
             self._kb = load_knowledge_base()
         return self._kb
 
     def warm_up(self) -> None:
         """Load what findings and reports need ahead of time (see `run_scan`)."""
         from catalog.match import registered_domain
+        from sentinel import findings  # noqa: F401  (imported here, not on the way to reading)
         from sentinel.report import template
 
         self.matcher.classify("warm-up.example")
@@ -66,6 +70,7 @@ def build_matcher(settings: Settings, catalog: Catalog, kb: KnowledgeBase,
     its ``[[lists]]`` (read at start-up by `load_settings`, cached since) and its
     triage noise labels (``labels``, `sentinel.catalog_store.noise_lists`)."""
     from catalog.kb import load_host_list
+    from catalog.match import Matcher
 
     lists = list(labels)
     for spec in settings.lists:
@@ -127,20 +132,24 @@ def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
              progress: Any = None, today: dt.date | None = None,
              actor: str | None = None) -> ScanOutcome:
     from sentinel.audit import record_failed_ingest, record_ingest
+    from sentinel.findings import evaluate
 
     t0 = time.perf_counter()
     # What the findings and the report need (knowledge base, matcher, the public
     # suffix list, the report template) is prepared in a thread while the logs
-    # are read: reading waits on readers and SQLite, which release the GIL.
+    # are read: reading waits on readers and SQLite, which release the GIL. It
+    # starts once reading has begun (with --jobs, once the reader processes
+    # run: before, it would hold this process back from starting them).
     warm = threading.Thread(target=ctx.warm_up, name="sentinel-warm-up", daemon=True)
-    warm.start()
     try:
-        inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress)
+        inputs = scan(ctx.settings, ctx.store, paths, format_name=format_name, progress=progress,
+                      reading=warm.start)
     except BaseException as exc:
         record_failed_ingest(ctx.store, paths, exc, actor)  # a failed scan is on the record too
         raise
     finally:
-        warm.join()
+        if warm.is_alive():
+            warm.join()
     record_ingest(ctx.store, inputs.inputs, actor)  # one ingest.run audit record per scan
     log.info("ingest: %.2f s", time.perf_counter() - t0)
     t0 = time.perf_counter()
@@ -156,6 +165,8 @@ def run_scan(ctx: Context, paths: list[Path], format_name: str | None = None,
 def regenerate_report(ctx: Context, today: dt.date | None = None,
                       evaluation: Evaluation | None = None,
                       actor: str | None = None) -> ScanOutcome:
+    from sentinel.report import build_report, write_html
+
     data = build_report(ctx.settings, ctx.store, ctx.catalog, today, evaluation)
     html = write_html(data, report_path(ctx.settings), ctx.store, actor)
     apps = [{"app": p.reach.name, "id": p.reach.subject, "match": p.reach.match_kind,

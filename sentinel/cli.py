@@ -24,9 +24,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from collectors import registry
 from collectors.driver import ReadStats, read_batches
 from collectors.errors import SentinelError
-from collectors.registry import FORMATS, ParseContext, detect_file, get_format
+from collectors.registry import ParseContext, detect_file, get_format
 from sentinel.config import Settings, load_settings
 from sentinel.textsafe import printable
 
@@ -81,8 +82,9 @@ def main(ctx: click.Context, config: Path | None, database: str | None,
 @main.command()
 def formats() -> None:
     """List the log formats Sentinel reads."""
-    for name in sorted(FORMATS):
-        f = FORMATS[name]
+    known = registry.formats()
+    for name in sorted(known):
+        f = known[name]
         click.echo(f"{name:21} {f.kind:6} {f.description}")
 
 

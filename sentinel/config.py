@@ -295,10 +295,10 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         # Admin-defined formats: every mapping is checked now, so a broken one
         # stops start-up naming its key; then they are usable by name anywhere.
         from collectors.mapping import MappingError, load_mappings
-        from collectors.registry import FORMATS, register
+        from collectors.registry import formats, register
         try:
             fmts = load_mappings(settings.formats, "formats",
-                                 taken=[n for n in FORMATS if n not in _REGISTERED])
+                                 taken=[n for n in formats() if n not in _REGISTERED])
         except MappingError as exc:
             key, _, reason = str(exc).partition(": ")
             raise ConfigError(reason or str(exc), file or "settings", key) from None

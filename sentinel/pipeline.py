@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import glob
+import logging
 import os
 import time
 from collections import Counter
@@ -39,6 +40,8 @@ from sentinel.store.models import (
     UrlSample,
     UsageRow,
 )
+
+log = logging.getLogger("sentinel")
 
 UPLOAD_METHODS = frozenset(("POST", "PUT", "PATCH"))
 UPLOAD_MIN_BYTES = 10_240
@@ -421,7 +424,10 @@ def expand_inputs(settings: Settings, paths: list[Path]) -> list[InputSpec]:
 
 def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
          format_name: str | None = None, progress: Callable[[str, int], Progress] | None = None,
-         ) -> ScanResult:
+         reading: Callable[[], None] | None = None) -> ScanResult:
+    """Read the inputs into the store. ``reading`` is called once reading has
+    begun: after the reader processes are started, with ``ingest.jobs`` > 1
+    (work started earlier would hold this process back from starting them)."""
     ids = Identities(settings, load_or_create_key(settings.storage.data_dir))
     result = ScanResult()
     inputs = expand_inputs(settings, paths or [])
@@ -431,8 +437,10 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
              i.options) for i in inputs]
     jobs = min(settings.ingest.jobs, len(work))
     if jobs > 1:
-        result.inputs.extend(_ingest_parallel(settings, store, work, jobs, progress))
+        result.inputs.extend(_ingest_parallel(settings, store, work, jobs, progress, reading))
     else:
+        if reading is not None:
+            reading()
         for path, fmt, tz, options in work:
             cb = progress(str(path), path.stat().st_size) if progress else None
             result.inputs.append(ingest_file(settings, store, ids, path, fmt, tz, cb, options))
@@ -447,7 +455,7 @@ def scan(settings: Settings, store: Store, paths: list[Path] | None = None, *,
 def _ingest_parallel(settings: Settings, store: Store,
                      work: list[tuple[Path, LogFormat, dt.tzinfo, dict[str, Any]]],
                      jobs: int, progress: Callable[[str, int], Progress] | None,
-                     ) -> list[InputResult]:
+                     reading: Callable[[], None] | None = None) -> list[InputResult]:
     """Files read by ``jobs`` worker processes; this process is the one writer.
 
     Each worker parses and aggregates its file and hands over a `Unit` per
@@ -477,6 +485,10 @@ def _ingest_parallel(settings: Settings, store: Store,
                                    daemon=True)
                 proc.start()
                 running[i] = proc
+                log.info("reader %d started: %s", i + 1, starts[i].path)
+            if reading is not None:
+                reading()
+                reading = None
             if not running:
                 break
             try:
