@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, insert, select
 from sqlalchemy.orm import Session
 
 from sentinel.errors import SentinelError
@@ -110,10 +110,24 @@ def stamp(t: dt.datetime | None) -> str:
 # -- recording -------------------------------------------------------------------------
 
 
+_TRANSITIONS: Any = FindingTransition.__table__
+
+
 def _record(s: Session, f: Finding, prev: str | None, to: str, actor: str, reason: str,
             now: dt.datetime, *, resolution: str | None = None,
             until: dt.datetime | None = None) -> FindingTransition:
     """Apply a move to ``f`` and record it (transition row and audit record)."""
+    t = FindingTransition(**_move(s, f, prev, to, actor, reason, now, resolution=resolution,
+                                  until=until))
+    s.add(t)
+    return t
+
+
+def _move(s: Session, f: Finding, prev: str | None, to: str, actor: str, reason: str,
+          now: dt.datetime, *, resolution: str | None = None,
+          until: dt.datetime | None = None) -> dict[str, Any]:
+    """Apply a move to ``f``, write its audit record, and give its transition row's
+    values (`_record` adds the row; `reconcile` inserts its rows together)."""
     from sentinel.audit import append
 
     f.state = to
@@ -129,11 +143,9 @@ def _record(s: Session, f: Finding, prev: str | None, to: str, actor: str, reaso
                "suppressed_until": until, "severity": f.severity, "tier": f.tier}
     rec = append(s, actor, "finding.transition", f"finding {f.id}: {f.rule} {f.subject}",
                  payload)
-    t = FindingTransition(finding_id=f.id, at=now, actor=actor, from_state=prev, to_state=to,
-                          resolution=f.resolution, reason=reason, suppressed_until=until,
-                          audit_seq=rec.seq)
-    s.add(t)
-    return t
+    return {"finding_id": f.id, "at": now, "actor": actor, "from_state": prev, "to_state": to,
+            "resolution": f.resolution, "reason": reason, "suppressed_until": until,
+            "audit_seq": rec.seq}
 
 
 def _write_lock(s: Session) -> None:
@@ -227,6 +239,7 @@ def reconcile(s: Session, raised: Sequence[Raised], now: dt.datetime,
     """
     existing = {(f.rule, f.subject): f for f in s.scalars(select(Finding).with_for_update())}
     out = []
+    moves: list[dict[str, Any]] = []  # transition rows, inserted together below
     # New findings are inserted together (one flush gives them their ids), then
     # each gets its "raised" transition.
     fresh = {r.key: Finding(**r.fields, created_at=now, updated_at=now)
@@ -238,7 +251,7 @@ def reconcile(s: Session, raised: Sequence[Raised], now: dt.datetime,
         f = existing.pop(r.key, None)
         if f is None:
             f = fresh[r.key]
-            _record(s, f, None, "open", SENTINEL, f"raised: {f.title}", now)
+            moves.append(_move(s, f, None, "open", SENTINEL, f"raised: {f.title}", now))
             out.append(f)
             continue
         first = aware(f.first_seen)
@@ -253,25 +266,27 @@ def reconcile(s: Session, raised: Sequence[Raised], now: dt.datetime,
             if f.resolution in RECURRING:
                 used = r.used_after(since)
                 if used is not None:
-                    _record(s, f, "resolved", "open", SENTINEL,
+                    moves.append(_move(s, f, "resolved", "open", SENTINEL,
                             f"use recurred: seen {stamp(used)}, after it was resolved as "
-                            f"{f.resolution} on {stamp(since)}", now)
+                            f"{f.resolution} on {stamp(since)}", now))
             elif f.resolution == "cleared":
-                _record(s, f, "resolved", "open", SENTINEL,
-                        f"the condition holds again: {f.explanation}", now)
+                moves.append(_move(s, f, "resolved", "open", SENTINEL,
+                        f"the condition holds again: {f.explanation}", now))
         elif f.state == "suppressed" and _expired(f, now):
-            _record(s, f, "suppressed", "open", SENTINEL,
+            moves.append(_move(s, f, "suppressed", "open", SENTINEL,
                     f"the suppression expired {stamp(f.suppressed_until)} and the "
-                    f"condition still holds: {f.explanation}", now)
+                    f"condition still holds: {f.explanation}", now))
     for f in existing.values():
         if f.state in ACTIVE:
-            _record(s, f, f.state, "resolved", SENTINEL, why_cleared(f), now,
-                    resolution="cleared")
+            moves.append(_move(s, f, f.state, "resolved", SENTINEL, why_cleared(f), now,
+                    resolution="cleared"))
         elif f.state == "suppressed" and _expired(f, now):
-            _record(s, f, "suppressed", "resolved", SENTINEL,
+            moves.append(_move(s, f, "suppressed", "resolved", SENTINEL,
                     f"the suppression expired {stamp(f.suppressed_until)}; "
-                    f"{why_cleared(f)}", now, resolution="cleared")
+                    f"{why_cleared(f)}", now, resolution="cleared"))
     s.flush()
+    if moves:  # one Core insert: a first evaluation records a thousand moves
+        s.execute(insert(_TRANSITIONS), moves)
     return out
 
 
