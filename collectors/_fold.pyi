@@ -43,3 +43,6 @@ class LEEFKernel(Kernel):
 
 def text_times(rows: list[tuple[Any, ...]], cols: tuple[int, ...],
                slow: Callable[[Any], str | None]) -> list[tuple[Any, ...]]: ...
+
+def flat_values(rows: list[tuple[Any, ...]], cols: tuple[int, ...], date_col: int,
+                slow: Callable[[Any], str | None]) -> list[Any]: ...

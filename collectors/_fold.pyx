@@ -2088,3 +2088,37 @@ def text_times(list rows, tuple cols, object slow):
             PyTuple_SET_ITEM(row, c, v)
         out.append(row)
     return out
+
+
+def flat_values(list rows, tuple cols, Py_ssize_t date_col, object slow):
+    """``rows`` as one flat list of values, for a multi-row INSERT: the POSIX
+    times at ``cols`` as `_text_time` text, the date at ``date_col`` as ISO text
+    (once per distinct date), the rest as they are."""
+    cdef list out = []
+    cdef dict days = {}
+    cdef tuple r
+    cdef Py_ssize_t k, n
+    cdef object v, d, item
+    cdef bint is_time[64]
+    for item in rows:
+        r = item if type(item) is tuple else tuple(item)
+        n = len(r)
+        if n > 64:
+            raise ValueError("rows of more than 64 values")
+        for k in range(n):
+            is_time[k] = False
+        for k in cols:
+            if 0 <= k < n:
+                is_time[k] = True
+        for k in range(n):
+            v = r[k]
+            if is_time[k]:
+                out.append(_text_time(v, slow))
+            elif k == date_col:
+                d = days.get(v)
+                if d is None:
+                    d = days[v] = v.isoformat() if hasattr(v, "isoformat") else v
+                out.append(d)
+            else:
+                out.append(v)
+    return out

@@ -150,3 +150,28 @@ def text_times(rows: Sequence[tuple[Any, ...]], cols: tuple[int, ...]) -> list[t
             row[c] = text_time(row[c])
         slow.append(tuple(row))
     return slow
+
+
+def flat_values(rows: Sequence[tuple[Any, ...]], cols: tuple[int, ...],
+                date_col: int) -> list[Any]:
+    """``rows`` as one flat list of values (for a multi-row INSERT): the times
+    at ``cols`` as `text_time` text, the date at ``date_col`` as ISO text, the
+    rest as they are (compiled when the kernels are built)."""
+    try:
+        from collectors._fold import flat_values as compiled
+    except ImportError:  # not compiled here
+        pass
+    else:
+        out: list[Any] = compiled(rows if isinstance(rows, list) else list(rows), cols,
+                                  date_col, text_time)
+        return out
+    flat: list[Any] = []
+    for r in rows:
+        for k, v in enumerate(r):
+            if k in cols:
+                flat.append(text_time(v))
+            elif k == date_col and hasattr(v, "isoformat"):
+                flat.append(v.isoformat())
+            else:
+                flat.append(v)
+    return flat

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from collectors.clock import text_time, text_times
+from collectors.clock import flat_values, text_time, text_times
 
 _SQL = ("SELECT strftime('%Y-%m-%d %H:%M:%S', CAST(round(?1 * 1000000) AS INTEGER) / 1000000,"
         " 'unixepoch') || printf('.%06d', CAST(round(?1 * 1000000) AS INTEGER) % 1000000)")
@@ -83,3 +83,14 @@ def test_a_time_out_of_range_is_a_value_error(bad: float) -> None:
     if _fold is not None:
         with pytest.raises(ValueError, match="time out of range"):
             _fold.text_times([(bad,)], (0,), text_time)
+
+
+def test_flat_values_are_the_rows_flattened_with_text_times_and_days() -> None:
+    rows = [(dt.date(2026, 11, 30), "quizlet.com", 3, 1.5, None),
+            [dt.date(2026, 11, 30), "x.org", 0, 2.25, 1_764_460_800.0000005]]
+    want = ["2026-11-30", "quizlet.com", 3, "1970-01-01 00:00:01.500000", None,
+            "2026-11-30", "x.org", 0, "1970-01-01 00:00:02.250000",
+            "2025-11-30 00:00:00.000001"]
+    assert flat_values(rows, (3, 4), 0) == want  # type: ignore[arg-type]
+    if _fold is not None:
+        assert _fold.flat_values(rows, (3, 4), 0, text_time) == want  # type: ignore[arg-type]

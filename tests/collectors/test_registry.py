@@ -29,7 +29,7 @@ def discovered() -> dict[str, str]:
 
 
 def test_index_lists_every_shipped_format_at_its_module() -> None:
-    assert registry.INDEX == discovered()
+    assert discovered() == registry.INDEX
 
 
 @pytest.mark.parametrize("name", sorted(registry.INDEX))

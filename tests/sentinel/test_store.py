@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, select
 
 from sentinel.store import Store
@@ -95,3 +97,35 @@ def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'new' / 'sentinel.db'}")
     store.dispose()
     assert (tmp_path / "new").stat().st_mode & 0o077 == 0
+
+
+def test_a_staged_merge_equals_the_direct_upsert(store: Store, tmp_path: Path) -> None:
+    """Rows staged by a reader (`stage_usage`, many rows per INSERT) and merged
+    (`upsert_staged`) give the table a direct upsert gives: counts, times to the
+    microsecond, days, across a partial last INSERT and an existing row."""
+    if not store.stages:
+        pytest.skip("PostgreSQL: reader processes hand their rows over; nothing is staged")
+    later = T + dt.timedelta(seconds=7, microseconds=250)
+    rows = [row(client=f"c_{i}", events=i + 1, first_seen=T, last_seen=later)
+            for i in range(1_234)]  # two full INSERTs of 500 and a partial one
+    rows.append(row(day=dt.date(2026, 11, 30), host="b.example", bytes_out=99))
+    with store.session() as s:
+        store.upsert_usage(s, [row(client="c_0", events=10)])  # merged into, not replaced
+    stage = store.stage_path(f"{os.getpid()}-test")
+    Store.stage_usage(stage, list(reversed(rows)))  # any order in, key order staged
+    with store.writer(), store.session() as s:
+        store.upsert_staged(s, stage)
+        s.commit()
+        store.drop_stage(s, stage)
+    assert not stage.exists()
+    with store.session() as s:
+        got = {(u.day, u.host, u.client): u for u in s.scalars(select(UsageDaily))}
+    assert len(got) == 1_235
+    c0 = got[(T.date(), "a.example", "c_0")]
+    assert c0.events == 11
+    c9 = got[(T.date(), "a.example", "c_9")]
+    assert c9.events == 10
+    first = c9.first_seen.replace(tzinfo=dt.UTC)
+    last = c9.last_seen.replace(tzinfo=dt.UTC)
+    assert (first, last) == (T, later)
+    assert got[(dt.date(2026, 11, 30), "b.example", "c_1")].bytes_out == 99
