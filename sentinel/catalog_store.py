@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from catalog.match import Matcher
     from sentinel.config import Settings
 
-KINDS = ("import", "create", "update", "set-status", "label", "delete")
+KINDS = ("import", "create", "update", "set-status", "label", "unlabel", "delete")
 """What a ``catalog_changes`` row records."""
 CATALOG_LOCK = int.from_bytes(b"SNTCATLG", "big")
 """PostgreSQL advisory lock key of catalog writers (transaction-scoped)."""
@@ -572,6 +572,60 @@ def label_noise(store: Store, domain: str, category: str, *, reason: str,
     return NoiseLabel(rule, category, who, reason, at)
 
 
+def unlabel(store: Store, domain: str, *, reason: str, actor: str | None = None) -> str:
+    """Take a triage label back: the district noise rule of ``domain``, or the
+    domain rule a product holds (refused when it is the product's only one:
+    remove the product instead). Returns what it was: ``noise (CATEGORY)`` or
+    ``a domain of PRODUCT_ID``. The next evaluation classifies the domain as
+    the knowledge base does."""
+    rule = domain_rule(domain)
+    reason = check_reason(reason)
+    who = _actor(actor)
+    with _locked(store) as s:
+        got = s.get(CatalogNoise, rule)
+        if got is not None:
+            at = _now()
+            _record(s, actor=who, kind="unlabel", reason=reason, product_id=None, domain=rule,
+                    before={"noise": got.category}, after=None, at=at)
+            s.delete(got)
+            return f"noise ({got.category})"
+        rows = _products(s)
+        current = _catalog_of(rows)
+        owners = [p for p in current.products if rule in p.domains]
+        if not owners:
+            raise CatalogError(f"{rule} is neither labelled noise nor a domain of a catalog "
+                               "product")
+        p = owners[0]
+        if len(p.domains) == 1:
+            raise CatalogError(f"{rule} is the only domain of {p.id!r}: remove the product "
+                               f"(sentinel catalog remove {p.id}) or give it another domain first")
+        q = dataclasses.replace(p, domains=tuple(d for d in p.domains if d != rule))
+        before, after = product_doc(p), product_doc(q)
+        at = _now()
+        _record(s, actor=who, kind="unlabel", reason=reason, product_id=p.id, domain=rule,
+                before=before, after=after, at=at)
+        row = next(r for r in rows if r.id == p.id)
+        row.data, row.updated_at, row.updated_by = canonical_json(after), at, who
+        return f"a domain of {p.id}"
+
+
+def remove_product(store: Store, product_id: str, *, reason: str,
+                   actor: str | None = None) -> Product:
+    """Delete one stored product (its change history and audit records stay)."""
+    reason = check_reason(reason)
+    who = _actor(actor)
+    with _locked(store) as s:
+        rows = _products(s)
+        p = _catalog_of(rows).by_id(product_id)
+        if p is None:
+            raise CatalogError(f"no product with id {product_id[:80]!r} in the catalog "
+                               "(sentinel catalog list shows the ids)")
+        _record(s, actor=who, kind="delete", reason=reason, product_id=p.id, domain=None,
+                before=product_doc(p), after=None, at=_now())
+        s.delete(next(r for r in rows if r.id == p.id))
+    return p
+
+
 def noise_history(store: Store, rule: str) -> list[CatalogChange]:
     with store.session() as s:
         return list(s.scalars(select(CatalogChange).where(
@@ -700,9 +754,31 @@ def product_count(store: Store) -> int:
 
 
 __all__ = [
-    "KINDS", "ImportResult", "NoiseLabel", "StoredCatalog", "TriageItem", "TriageQueue",
-    "change_json", "changed_fields", "check_reason", "find_product", "history", "import_catalog",
-    "import_file", "label_app", "label_new_app", "label_noise", "load", "load_catalog",
-    "noise_history", "noise_lists", "product_doc", "product_of", "set_status",
-    "sync_config_catalog", "triage_queue",
+    "KINDS",
+    "ImportResult",
+    "NoiseLabel",
+    "StoredCatalog",
+    "TriageItem",
+    "TriageQueue",
+    "change_json",
+    "changed_fields",
+    "check_reason",
+    "find_product",
+    "history",
+    "import_catalog",
+    "import_file",
+    "label_app",
+    "label_new_app",
+    "label_noise",
+    "load",
+    "load_catalog",
+    "noise_history",
+    "noise_lists",
+    "product_doc",
+    "product_of",
+    "remove_product",
+    "set_status",
+    "sync_config_catalog",
+    "triage_queue",
+    "unlabel",
 ]

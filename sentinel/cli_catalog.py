@@ -190,6 +190,24 @@ def show(obj: Obj, id_or_name: str, as_json: bool) -> None:
         click.echo(_change_line(c))
 
 
+@catalog.command("remove")
+@click.argument("product_id")
+@reason_option
+@actor_option
+@click.pass_obj
+def remove_command(obj: Obj, product_id: str, reason: str, actor: str | None) -> None:
+    """Delete PRODUCT_ID from the catalog (its history and audit records stay);
+    the next evaluation classifies its domains as the knowledge base does."""
+    from sentinel.catalog_store import remove_product
+
+    ctx = _context(obj)
+    try:
+        p = remove_product(ctx.store, product_id, reason=reason, actor=actor)
+    finally:
+        ctx.store.dispose()
+    click.echo(f"removed {_p(p.id, 80)} ({_p(p.name, 80)})")
+
+
 def _date(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -309,3 +327,22 @@ def triage_label(obj: Obj, domain: str, app_id: str | None, new_app: str | None,
         ctx.store.dispose()
     click.echo(f"{_p(domain, 255)}: {done}; the next evaluation (sentinel scan or report) "
                "uses it")
+
+
+@triage.command("unlabel")
+@click.argument("domain")
+@reason_option
+@actor_option
+@click.pass_obj
+def triage_unlabel(obj: Obj, domain: str, reason: str, actor: str | None) -> None:
+    """Take back a label: DOMAIN's noise label, or DOMAIN as a product's domain.
+    The next evaluation classifies it as the knowledge base does."""
+    from sentinel.catalog_store import unlabel
+
+    ctx = _context(obj)
+    try:
+        was = unlabel(ctx.store, domain, reason=reason, actor=actor)
+    finally:
+        ctx.store.dispose()
+    click.echo(f"{_p(domain, 255)}: no longer {_p(was, 300)}; the next evaluation "
+               "(sentinel scan or report) uses it")

@@ -241,3 +241,54 @@ def test_triage_ranks_by_reach_and_labels_close_the_loop(cfg: Path, tmp_path: Pa
     err = run(cfg, "triage", "label", "x.example", "--noise", "cdn", "--app", "quizlet",
               "--reason", "r", ok=False)
     assert err.exit_code == 2 and "exactly one of" in err.output
+
+
+def test_labels_can_be_taken_back_and_products_removed(cfg: Path, tmp_path: Path,
+                                                      db_url: str) -> None:
+    students = [f"10.10.0.{i}" for i in range(1, 13)]
+    log = bind_log(tmp_path / "queries.log", dt.date(2026, 11, 28), {
+        "cdn.weird-stats.xyz": students, "play.mathfun-unblocked.net": students,
+        "www.quiz-hub.example.com": students})
+    scan(cfg, log)
+    run(cfg, "triage", "label", "weird-stats.xyz", "--noise", "telemetry", "--reason", "beacon")
+    run(cfg, "triage", "label", "mathfun-unblocked.net", "--new-app", "MathFun",
+        "--reason", "a game site")
+    run(cfg, "triage", "label", "example.com", "--app", "quizlet", "--reason", "mirror")
+    evaluate(cfg)
+    assert findings_of(cfg)[("unknown_domain", "weird-stats.xyz")]["state"] == "resolved"
+
+    # A domain that is no label, and a product's only domain, are refused.
+    err = run(cfg, "triage", "unlabel", "never-labelled.org", "--reason", "r", ok=False)
+    assert err.exit_code == 1 and "neither labelled noise nor a domain" in err.output
+    err = run(cfg, "triage", "unlabel", "mathfun-unblocked.net", "--reason", "r", ok=False)
+    assert err.exit_code == 1 and "sentinel catalog remove mathfun" in err.output
+
+    out = run(cfg, "triage", "unlabel", "weird-stats.xyz", "--reason", "not telemetry").output
+    assert "no longer noise (telemetry)" in out
+    out = run(cfg, "triage", "unlabel", "example.com", "--reason", "not Quizlet's").output
+    assert "no longer a domain of quizlet" in out
+    assert json.loads(run(cfg, "catalog", "show", "quizlet", "--json").stdout)[
+        "product"]["domains"] == ["quizlet.com"]
+    run(cfg, "catalog", "remove", "mathfun", "--reason", "labelled by mistake")
+    err = run(cfg, "catalog", "show", "mathfun", ok=False)
+    assert err.exit_code == 1
+    err = run(cfg, "catalog", "remove", "mathfun", "--reason", "again", ok=False)
+    assert err.exit_code == 1 and "no product with id 'mathfun'" in err.output
+
+    # The queue and the next evaluation see the domains unknown again.
+    queued = {d["domain"] for d in as_json(cfg, "triage", "list")["domains"]}
+    assert queued == {"weird-stats.xyz", "mathfun-unblocked.net", "example.com"}
+    evaluate(cfg)
+    after = findings_of(cfg)
+    for domain in queued:
+        assert after[("unknown_domain", domain)]["state"] == "open", domain
+    assert after[("pending_review", "mathfun")]["state"] == "resolved"
+
+    # Each change is on the audit chain, and the chain holds.
+    store = Store.open(db_url)
+    try:
+        kinds = [r["payload"]["kind"] for r in audit.records(store, action="catalog.change")]
+        assert kinds[-3:] == ["unlabel", "unlabel", "delete"]
+        assert audit.verify(store).ok
+    finally:
+        store.dispose()
