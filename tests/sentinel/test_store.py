@@ -129,3 +129,13 @@ def test_a_staged_merge_equals_the_direct_upsert(store: Store, tmp_path: Path) -
     last = c9.last_seen.replace(tzinfo=dt.UTC)
     assert (first, last) == (T, later)
     assert got[(dt.date(2026, 11, 30), "b.example", "c_1")].bytes_out == 99
+
+
+def test_an_upsert_is_part_of_its_session_transaction(store: Store) -> None:
+    """The SQLite path writes through the driver connection: a failed session
+    must still take its rows back (a checkpoint and its rows are one commit)."""
+    with pytest.raises(RuntimeError), store.session() as s:
+        store.upsert_usage(s, [row(client=f"c_{i}") for i in range(1_200)])
+        raise RuntimeError("crash before the checkpoint")
+    with store.session() as s:
+        assert s.scalars(select(UsageDaily.client)).all() == []
