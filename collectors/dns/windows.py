@@ -768,85 +768,28 @@ def _is_document(head: bytes) -> bool:
 
 def read_json_records(path: Path, ctx: ParseContext, stats: Any, *, offset: int = 0,
                       line: int = 0, **kwargs: Any) -> Iterator[Any]:
-    """JSON lines go through the shared line driver; a JSON document is read whole.
-
-    For a document, ``offset`` is its size when last read and ``line`` the
-    number of records taken: a document that has changed since is read again
-    from the start and its first ``line`` records are skipped (a JSON document
-    cannot be appended to in place, except as concatenated objects, which this
-    also covers). Events and rejects carry the line where their record starts.
-    """
+    """JSON lines go through the shared line driver; a JSON document is read whole
+    (`collectors.jsondoc`: re-read from the start when it changed, its first
+    ``line`` records skipped). Events and rejects carry the line where their
+    record starts."""
+    from collectors import jsondoc
     from collectors.driver import open_stream, read_batches
 
     with open_stream(path) as fh:
         head = fh.read(64 * 1024)
     if not _is_document(head):
-        keep = {k: v for k, v in kwargs.items()
-                if k in ("skip_partial", "final", "max_line", "chunk", "replay")}
+        keep = {k: v for k, v in kwargs.items() if k in jsondoc.LINE_OPTIONS}
         yield from read_batches(path, make_json_parser(ctx), stats, offset=offset, line=line,
                                 **keep)
         return
-    yield from _read_document(path, ctx, stats, offset, line)
-
-
-def _decode(raw: bytes) -> tuple[str, bool]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw[: len(raw) // 2 * 2].decode("utf-16", errors="replace")
-        return text, "\ufffd" in text
-    try:
-        return raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), True
-
-
-def _read_document(path: Path, ctx: ParseContext, stats: Any, offset: int,
-                   line: int) -> Iterator[Any]:
-    from collectors.driver import SAMPLE_CHARS, Batch, Rejected, open_stream
-
-    with open_stream(path) as fh:
-        raw = fh.read()
-    size = len(raw)
-    if offset >= size > 0 and line > 0:
-        return  # unchanged since the last read
-    text, bad = _decode(raw)
-    if bad:
-        stats.decode_errors += 1
+    doc = jsondoc.load(path, stats, offset, line)
+    if not isinstance(doc, jsondoc.Document):  # unchanged, or too large
+        yield from () if doc is None else (doc,)
+        return
     dates = _Dates(ctx)
-    events: list[Event] = []
-    rejected: list[Rejected] = []
-    count = 0
-    at, lineno = 0, 1
-    for pos, item in _records(text):
-        count += 1
-        if count <= line:
-            continue  # taken by an earlier read
-        lineno += text.count("\n", at, pos)
-        at = pos
-        stats.read += 1
-        try:
-            if item is _ERROR:
-                raise ParseError("invalid JSON document")
-            if not isinstance(item, dict):
-                raise ParseError("not a JSON object")
-            ev = _json_record(item, dates, ctx.tz, lineno)
-        except ParseError as exc:
-            stats.rejected += 1
-            stats.reasons[exc.reason] += 1
-            if item is _ERROR:
-                end = text.find("\n", pos)
-                sample = text[pos : end if end > 0 else len(text)]
-            else:
-                sample = json.dumps(item)
-            rejected.append(Rejected(lineno, exc.reason, sample[:SAMPLE_CHARS]))
-            continue
-        if ev is None:
-            stats.ignored += 1
-        else:
-            stats.parsed += 1
-            events.append(ev)
-    yield Batch(events, rejected, size, max(count, line))
+    yield jsondoc.numbered_events(
+        doc, _records(doc.text), line, stats,
+        lambda item, lineno: _json_record(item, dates, ctx.tz, lineno), _ERROR)
 
 
 _ERROR = object()

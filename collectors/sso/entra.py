@@ -71,6 +71,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from collectors import jsondoc
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import iso_stamp
 from collectors.errors import ParseError
@@ -80,7 +81,7 @@ SIGNIN = "entra_signin"
 SIGNIN_CSV = "entra_signin_csv"
 AUDIT = "entra_audit"
 
-MAX_DOCUMENT = 256 * 1024 * 1024
+MAX_DOCUMENT = jsondoc.MAX_DOCUMENT
 """Largest whole JSON document read (bytes, decompressed)."""
 
 SIGNIN_CATEGORIES = frozenset(("SignInLogs", "NonInteractiveUserSignInLogs",
@@ -503,67 +504,19 @@ def _reader(record: Any, make: Any) -> Any:
         For a document, ``offset`` is its size when last read and ``line`` the number of
         records taken: a document that has changed is read again and its first ``line``
         records skipped."""
-        from collectors.driver import SAMPLE_CHARS, Batch, Rejected, open_stream, read_batches
+        from collectors.driver import open_stream, read_batches
 
         with open_stream(path) as fh:
             head = fh.read(64 * 1024)
         if not _is_document(head):
-            keep = {k: v for k, v in kwargs.items()
-                    if k in ("skip_partial", "final", "max_line", "chunk", "replay")}
+            keep = {k: v for k, v in kwargs.items() if k in jsondoc.LINE_OPTIONS}
             yield from read_batches(path, make(ctx), stats, offset=offset, line=line, **keep)
             return
-        with open_stream(path) as fh:
-            raw = fh.read(MAX_DOCUMENT + 1)
-        size = len(raw)
-        if offset >= size > 0 and line > 0:
+        doc = jsondoc.load(path, stats, offset, line, MAX_DOCUMENT)
+        if not isinstance(doc, jsondoc.Document):  # unchanged, or too large
+            yield from () if doc is None else (doc,)
             return
-        if size > MAX_DOCUMENT:
-            stats.read += 1
-            stats.rejected += 1
-            reason = f"JSON document larger than {MAX_DOCUMENT} bytes"
-            stats.reasons[reason] += 1
-            yield Batch([], [Rejected(1, reason, "")], size, max(line, 1))
-            return
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", errors="replace")
-            stats.decode_errors += 1
-        events: list[Event] = []
-        rejected: list[Rejected] = []
-        count = 0
-        at, lineno = 0, 1
-        for pos, item in _records(text):
-            count += 1
-            if count <= line:
-                continue
-            lineno += text.count("\n", at, pos)
-            at = pos
-            stats.read += 1
-            try:
-                if item is None:
-                    raise ParseError("invalid JSON document")
-                if not isinstance(item, dict):
-                    raise ParseError("not a JSON object")
-                ev = record(item, lineno)
-            except ParseError as exc:
-                stats.rejected += 1
-                stats.reasons[exc.reason] += 1
-                if item is None:
-                    end = text.find("\n", pos)
-                    sample = text[pos: end if end > 0 else len(text)]
-                else:
-                    sample = json.dumps(item)
-                rejected.append(Rejected(lineno, exc.reason, sample[:SAMPLE_CHARS]))
-                continue
-            if ev is None:
-                stats.ignored += 1
-            else:
-                stats.parsed += 1
-                events.append(ev)
-        yield Batch(events, rejected, size, max(count, line))
+        yield jsondoc.numbered_events(doc, _records(doc.text), line, stats, record)
 
     return read_records
 

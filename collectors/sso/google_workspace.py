@@ -54,6 +54,7 @@ from typing import Any
 
 import orjson
 
+from collectors import jsondoc
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import iso_stamp
 from collectors.errors import ParseError
@@ -61,7 +62,7 @@ from collectors.event import Event
 
 TOKEN = "gws_token"  # noqa: S105 (a format name)
 LOGIN = "gws_login"
-MAX_DOCUMENT = 256 * 1024 * 1024
+MAX_DOCUMENT = jsondoc.MAX_DOCUMENT
 """Largest whole JSON document read (decompressed bytes); NDJSON has no limit."""
 
 RecordHandler = Callable[[Any, int], list[Event]]
@@ -227,30 +228,14 @@ def read_json_records(path: Path, ctx: ParseContext, stats: Any, handle: RecordH
 
 def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
                    line: int) -> Iterator[Any]:
-    from collectors.driver import SAMPLE_CHARS, Batch, Rejected, open_stream
+    from collectors.driver import SAMPLE_CHARS, Batch, Rejected
 
-    with open_stream(path) as fh:
-        raw = fh.read(MAX_DOCUMENT + 1)
-    size = len(raw)
-    if offset >= size > 0 and line > 0:
-        return  # unchanged since the last read
-    if size > MAX_DOCUMENT:
-        if line == 0:
-            reason = f"JSON document larger than {MAX_DOCUMENT} bytes"
-            stats.read += 1
-            stats.rejected += 1
-            stats.reasons[reason] += 1
-            yield Batch([], [Rejected(1, reason, raw[:SAMPLE_CHARS].decode("utf-8", "replace"))],
-                        size, 1)
+    doc = jsondoc.load(path, stats, offset, line, MAX_DOCUMENT)
+    if not isinstance(doc, jsondoc.Document):  # unchanged, or too large
+        yield from () if doc is None else (doc,)
         return
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8", errors="replace")
-        stats.decode_errors += 1
-    del raw
+    text, size = doc.text, doc.size
+    del doc
     events: list[Event] = []
     rejected: list[Rejected] = []
     count = 0
