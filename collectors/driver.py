@@ -211,7 +211,7 @@ def _parse_chunk(
         tail = lines.pop(0)
         if drop_reason and tail.strip():
             stats.read += 1
-            _reject(stats, rejected, line, drop_reason, tail)
+            reject(stats, rejected, line, drop_reason, tail)
     read = len(lines)
     ignored = 0
     if bad_utf8 or "\r" in text or max(map(len, lines), default=0) > max_line:
@@ -227,7 +227,7 @@ def _parse_chunk(
             if not text or text.isspace():
                 ignored += 1
             else:
-                _reject(stats, rejected, line, exc.reason, text)
+                reject(stats, rejected, line, exc.reason, text)
             continue
         if ev is None:
             ignored += 1
@@ -268,7 +268,7 @@ def _fold_chunk(
         text = tail.decode("utf-8", errors="replace")
         if drop_reason and text.strip():
             stats.read += 1
-            _reject(stats, rejected, line, drop_reason, text)
+            reject(stats, rejected, line, drop_reason, text)
     if not data:
         return Batch([], rejected, 0, line)
     count, slow, ignored = folder.fold(data)
@@ -289,7 +289,7 @@ def _fold_chunk(
             if text and text[-1] == "\r":
                 text = text[:-1]
             if len(text) > max_line:
-                _reject(stats, rejected, n, f"line longer than {max_line} bytes", text)
+                reject(stats, rejected, n, f"line longer than {max_line} bytes", text)
                 continue
             try:
                 ev = parse(text, n)
@@ -297,7 +297,7 @@ def _fold_chunk(
                 if not text or text.isspace():
                     stats.ignored += 1
                 else:
-                    _reject(stats, rejected, n, exc.reason, text)
+                    reject(stats, rejected, n, exc.reason, text)
                 continue
             if ev is None:
                 stats.ignored += 1
@@ -316,7 +316,7 @@ def _clean(lines: list[str], line: int, stats: ReadStats, rejected: list[Rejecte
         if text and text[-1] == "\r":
             text = text[:-1]
         if len(text) > max_line:
-            _reject(stats, rejected, line, f"line longer than {max_line} bytes", text)
+            reject(stats, rejected, line, f"line longer than {max_line} bytes", text)
             out.append(None)
             continue
         if bad_utf8 and "\ufffd" in text:
@@ -325,7 +325,8 @@ def _clean(lines: list[str], line: int, stats: ReadStats, rejected: list[Rejecte
     return out
 
 
-def _reject(stats: ReadStats, out: list[Rejected], line: int, reason: str, raw: str) -> None:
+def reject(stats: ReadStats, out: list[Rejected], line: int, reason: str, raw: str) -> None:
+    """Count a rejected record and keep its sample (cut to `SAMPLE_CHARS`)."""
     stats.rejected += 1
     stats.reasons[reason] += 1
     out.append(Rejected(line, reason, raw[:SAMPLE_CHARS]))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collectors.driver import SAMPLE_CHARS, Batch, Rejected, open_stream
+from collectors.driver import SAMPLE_CHARS, Batch, Rejected, open_stream, reject
 from collectors.errors import ParseError
 from collectors.event import Event
 
@@ -106,20 +106,18 @@ def numbered_events(doc: Document, records: Iterable[tuple[int, Any]], line: int
                 raise ParseError("not a JSON object")
             ev = handle(item, lineno)
         except ParseError as exc:
-            stats.rejected += 1
-            stats.reasons[exc.reason] += 1
-            if item is error:
+            if item is error:  # the rest of its line shows what broke
                 end = text.find("\n", pos)
                 sample = text[pos : end if end > 0 else len(text)]
             else:
                 sample = json.dumps(item)
-            rejected.append(Rejected(lineno, exc.reason, sample[:SAMPLE_CHARS]))
+            reject(stats, rejected, lineno, exc.reason, sample)
             continue
-        if ev is None:
+        if ev is None:  # a valid record that is no use (a failed sign-in, a PTR query)
             stats.ignored += 1
-        else:
-            stats.parsed += 1
-            events.append(ev)
+            continue
+        stats.parsed += 1
+        events.append(ev)
     return Batch(events, rejected, doc.size, max(count, line))
 
 

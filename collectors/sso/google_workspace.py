@@ -228,7 +228,7 @@ def read_json_records(path: Path, ctx: ParseContext, stats: Any, handle: RecordH
 
 def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
                    line: int) -> Iterator[Any]:
-    from collectors.driver import SAMPLE_CHARS, Batch, Rejected
+    from collectors.driver import SAMPLE_CHARS, Batch, Rejected, reject
 
     doc = jsondoc.load(path, stats, offset, line, MAX_DOCUMENT)
     if not isinstance(doc, jsondoc.Document):  # unchanged, or too large
@@ -239,11 +239,6 @@ def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
     events: list[Event] = []
     rejected: list[Rejected] = []
     count = 0
-
-    def reject(n: int, reason: str, sample: str) -> None:
-        stats.rejected += 1
-        stats.reasons[reason] += 1
-        rejected.append(Rejected(n, reason, sample[:SAMPLE_CHARS]))
 
     decode = json.JSONDecoder().raw_decode
     pos, n = 0, len(text)
@@ -259,7 +254,8 @@ def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
             if count > line:
                 stats.read += 1
                 end = text.find("\n", pos)
-                reject(count, "invalid JSON document", text[pos : end if end > 0 else n])
+                reject(stats, rejected, count, "invalid JSON document",
+                       text[pos : end if end > 0 else n])
             break  # the rest cannot be framed reliably
         for record in _records_of(value):
             count += 1
@@ -269,7 +265,7 @@ def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
             try:
                 got = handle(record, count)
             except ParseError as exc:
-                reject(count, exc.reason, json.dumps(record)[:SAMPLE_CHARS])
+                reject(stats, rejected, count, exc.reason, json.dumps(record)[:SAMPLE_CHARS])
                 continue
             if got:
                 stats.parsed += 1
