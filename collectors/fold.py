@@ -111,15 +111,24 @@ class KernelFolder:
         hosts[name] = got = self.host(name.decode("ascii"))
         return got is not None
 
+    def client(self, raw: str) -> str | None:
+        """The canonical form of a client field, or None: the line parser's rule
+        (``ipaddress`` text here; formats with their own rule override it)."""
+        try:
+            return str(ipaddress.ip_address(raw))
+        except ValueError:
+            return None
+
     def _client_ok(self, raw: bytes) -> bool:
         clients = self.kernel.clients
         if len(clients) > CACHE_MAX:
             self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
         try:
-            clients[raw] = str(ipaddress.ip_address(raw.decode("ascii")))
-        except (ValueError, UnicodeDecodeError):
-            clients[raw] = None
-        return clients[raw] is not None
+            got = self.client(raw.decode("ascii"))
+        except UnicodeDecodeError:
+            got = None
+        clients[raw] = got
+        return got is not None
 
     def fold(self, data: bytes) -> tuple[int, list[int], int]:
         lines, slow, _ = self.kernel.fold(data)

@@ -69,7 +69,7 @@ from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.clock import MONTHS, LocalClock, iso_stamp
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.fold import CACHE_MAX, KernelFolder
+from collectors.fold import KernelFolder
 from collectors.mapping import (
     client_ip,
     count,
@@ -432,16 +432,11 @@ class CEFFolder(KernelFolder):
     def _minute(self, minute: int) -> int:
         return self.bucket(minute * 60)
 
-    def _client_ok(self, raw: bytes) -> bool:
-        clients = self.kernel.clients
-        if len(clients) > CACHE_MAX:
-            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
+    def client(self, raw: str) -> str | None:
         try:
-            got: str | None = client_ip(raw.decode("ascii"))
-        except (ValueError, UnicodeDecodeError):
-            got = None
-        clients[raw] = got
-        return got is not None
+            return client_ip(raw)
+        except ValueError:
+            return None
 
 
 def make_folder(ctx: ParseContext) -> CEFFolder | None:

@@ -78,7 +78,7 @@ from typing import Any
 from collectors.base import LineParser, LogFormat, ParseContext
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.fold import CACHE_MAX, KernelFolder
+from collectors.fold import KernelFolder
 from collectors.hosts import normalize_host
 from collectors.hosts import url_host as _url_host
 
@@ -587,16 +587,11 @@ class KVFolder(KernelFolder):
         except ParseError:
             return None
 
-    def _client_ok(self, raw: bytes) -> bool:
-        clients = self.kernel.clients
-        if len(clients) > CACHE_MAX:
-            self.kernel.clients = clients = {k: v for k, v in clients.items() if v is not None}
+    def client(self, raw: str) -> str | None:
         try:
-            got: str | None = canon_ip(raw.decode("ascii"))
-        except (ParseError, UnicodeDecodeError):
-            got = None
-        clients[raw] = got
-        return got is not None
+            return canon_ip(raw)
+        except ParseError:
+            return None
 
 
 class FortiGateFolder(KVFolder):
