@@ -38,7 +38,7 @@ from sqlalchemy import select
 from collectors.driver import ReadStats
 from collectors.errors import ParseError
 from collectors.event import Event
-from collectors.sso.google_workspace import login_record, rfc3339, token_record
+from collectors.sso.google_workspace import login_record, rfc3339, take_record, token_record
 from sentinel.config import Settings
 from sentinel.errors import ConfigError, SentinelError
 from sentinel.privacy import Identities, load_or_create_key
@@ -345,16 +345,9 @@ def poll_application(settings: Settings, store: Store, ids: Identities, service:
                     continue
                 win.take(ts, uq)
                 stats.read += 1
-                try:
-                    got = handle(activity, n)
-                except ParseError as exc:
-                    reject(n, exc, activity)
-                    continue
-                if got:
-                    stats.parsed += 1
-                    events.extend(got)
-                else:
-                    stats.ignored += 1
+                err = take_record(handle, activity, n, stats, events)
+                if err is not None:
+                    reject(n, err, activity)
             counts["events"] += len(events)
             agg.add(events)
             commit(samples, done=False)

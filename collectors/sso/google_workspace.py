@@ -262,17 +262,27 @@ def _read_document(path: Path, stats: Any, handle: RecordHandler, offset: int,
             if count <= line:
                 continue  # taken by an earlier read
             stats.read += 1
-            try:
-                got = handle(record, count)
-            except ParseError as exc:
-                reject(stats, rejected, count, exc.reason, json.dumps(record)[:SAMPLE_CHARS])
-                continue
-            if got:
-                stats.parsed += 1
-                events.extend(got)
-            else:
-                stats.ignored += 1
+            err = take_record(handle, record, count, stats, events)
+            if err is not None:
+                reject(stats, rejected, count, err.reason, json.dumps(record)[:SAMPLE_CHARS])
     yield Batch(events, rejected, size, max(count, line))
+
+
+def take_record(handle: RecordHandler, record: Any, n: int, stats: Any,
+                events: list[Event]) -> ParseError | None:
+    """``handle`` record ``n`` into ``events``, counted as parsed or ignored; its
+    ParseError when it is invalid, for the caller to reject (a document's reject
+    list, or the poll's quarantine)."""
+    try:
+        got = handle(record, n)
+    except ParseError as exc:
+        return exc
+    if got:
+        stats.parsed += 1
+        events.extend(got)
+    else:
+        stats.ignored += 1
+    return None
 
 
 # ---------------------------------------------------------------------------
