@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, Self
 
 from collectors.hosts import normalize_host
 
@@ -81,6 +81,16 @@ class KernelFolder:
         self.kernel = kernel_type(self._minute, self._host_ok, ctx.max_line)
         if canonical_clients:
             self.kernel.set_client_check(self._client_ok)
+
+    @classmethod
+    def compiled(cls, ctx: Any, kernel: str) -> Self | None:
+        """This folder around ``collectors._fold``'s ``kernel`` class, or None
+        where the kernels are not compiled (the line parser does the work)."""
+        try:
+            import collectors._fold as _fold
+        except ImportError:
+            return None
+        return cls(ctx, getattr(_fold, kernel))
 
     def _minute(self, key: Any) -> Any:
         raise NotImplementedError

@@ -185,11 +185,7 @@ class BindFolder(KernelFolder):
 
 
 def make_folder(ctx: ParseContext) -> BindFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return BindFolder(ctx, _fold.BindKernel)
+    return BindFolder.compiled(ctx, "BindKernel")
 
 
 FORMAT = LogFormat(NAME, "dns", "BIND 9 query log (queries category)", sniff, make_parser,

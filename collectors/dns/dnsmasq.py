@@ -281,11 +281,7 @@ class DnsmasqFolder(KernelFolder):
 
 
 def make_folder(ctx: ParseContext) -> DnsmasqFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return DnsmasqFolder(ctx, _fold.DnsmasqKernel)
+    return DnsmasqFolder.compiled(ctx, "DnsmasqKernel")
 
 
 FORMAT = LogFormat(NAME, "dns", "dnsmasq log-queries output, incl. Pi-hole's pihole.log",

@@ -727,11 +727,7 @@ class ZeekFolder(KernelFolder):
 
 
 def _make_tsv_dns_folder(ctx: ParseContext) -> ZeekFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return ZeekFolder(ctx, _fold.ZeekKernel)
+    return ZeekFolder.compiled(ctx, "ZeekKernel")
 
 
 FORMATS = (

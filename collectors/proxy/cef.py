@@ -440,11 +440,7 @@ class CEFFolder(KernelFolder):
 
 
 def make_folder(ctx: ParseContext) -> CEFFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return CEFFolder(ctx, _fold.CEFKernel)
+    return CEFFolder.compiled(ctx, "CEFKernel")
 
 
 FORMAT = LogFormat(NAME, "proxy", "ArcSight CEF (generic: any appliance, bare or through syslog)",

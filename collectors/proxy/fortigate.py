@@ -606,11 +606,7 @@ class FortiGateFolder(KVFolder):
 
 
 def make_folder(ctx: ParseContext) -> FortiGateFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return FortiGateFolder(ctx, _fold.FortiGateKernel)
+    return FortiGateFolder.compiled(ctx, "FortiGateKernel")
 
 
 FORMAT = LogFormat(NAME, "proxy", "Fortinet FortiGate key=value logs (web filter, forward traffic)",

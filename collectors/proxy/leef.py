@@ -362,11 +362,7 @@ class LEEFFolder(CEFFolder):
 
 
 def make_folder(ctx: ParseContext) -> LEEFFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return LEEFFolder(ctx, _fold.LEEFKernel)
+    return LEEFFolder.compiled(ctx, "LEEFKernel")
 
 
 FORMAT = LogFormat(NAME, "proxy", "IBM QRadar LEEF 1.0/2.0 (generic: any appliance, bare or through syslog)",

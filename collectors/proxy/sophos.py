@@ -356,11 +356,7 @@ class SophosFolder(KVFolder):
 
 
 def make_folder(ctx: ParseContext) -> SophosFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return SophosFolder(ctx, _fold.SophosKernel)
+    return SophosFolder.compiled(ctx, "SophosKernel")
 
 
 FORMAT = LogFormat(NAME, "proxy", "Sophos Firewall (XG/SFOS) and UTM 9 web filter logs",

@@ -106,11 +106,7 @@ class SquidFolder(KernelFolder):
 
 
 def make_folder(ctx: ParseContext) -> SquidFolder | None:
-    try:
-        import collectors._fold as _fold
-    except ImportError:  # not compiled here: the line parser does the work
-        return None
-    return SquidFolder(ctx, _fold.SquidKernel)
+    return SquidFolder.compiled(ctx, "SquidKernel")
 
 
 FORMAT = LogFormat(NAME, "proxy", "Squid native access.log", sniff, make_parser, make_folder)
