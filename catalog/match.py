@@ -68,7 +68,7 @@ GENERIC_TOKENS = frozenset((
     "academy", "books", "reader", "reading", "writer", "write", "science", "maths",
     "coding", "photo", "photos", "share", "world", "online", "digital", "drive", "email",
     "docs", "notes", "draw", "paint", "quiz", "quizzes", "words", "story", "stories",
-    "kids", "music", "radio", "sound", "audio", "voice", "social", "stats", "track",
+    "kids", "radio", "sound", "audio", "voice", "social", "stats", "track",
     "tracking", "metrics", "analytics", "events", "event", "logs", "report", "reports",
     "search", "maps", "portal", "platform", "tools", "apps", "store", "market", "cdn01",
     "player", "embed", "widget", "widgets", "fonts", "icons", "thumbs", "thumbnails",
@@ -190,15 +190,14 @@ class Matcher:
         claims: dict[str, dict[str, _Cand]] = {}
         taken: set[str] = set()  # first labels of noise domains
         for host, entry in self._entries.items():
-            for tier, m in entry.exact + entry.plain + entry.wild:
-                reg = self.suffixes.registered_domain(host)
-                if tier == _NOISE:
-                    taken.add((reg or host).split(".", 1)[0])
-                    continue
-                token = reg.split(".", 1)[0]
-                if (reg == host and any(c[1] is m for c in entry.plain)
-                      and m.kind in ("district", "known")):
-                    claims.setdefault(token, {}).setdefault(f"{m.kind}:{m.key}", (tier, m))
+            reg = self.suffixes.registered_domain(host)
+            token = (reg or host).split(".", 1)[0]
+            if any(tier == _NOISE for tier, _ in entry.exact + entry.plain + entry.wild):
+                taken.add(token)
+            if reg == host:  # a plain rule at a registered domain owns it outright
+                for tier, m in entry.plain:
+                    if m.kind in ("district", "known"):
+                        claims.setdefault(token, {}).setdefault(f"{m.kind}:{m.key}", (tier, m))
         brands: dict[str, Match] = {}
         for token, owners in claims.items():
             if len(token) < BRAND_MIN or token in GENERIC_TOKENS or token in taken:

@@ -259,9 +259,7 @@ def record_config(store: Store, settings: Any, actor: str | None = None) -> Audi
     """A ``config.change`` record when the effective settings differ from those
     of the last one (the first start records them all): the keys that changed,
     with old and new values (database passwords masked)."""
-    import json as _json
-
-    snap = _flat(_json.loads(settings.model_dump_json(exclude={"config_file"})))
+    snap = _flat(json.loads(settings.model_dump_json(exclude={"config_file"})))
     if "storage.database_url" in snap:
         snap["storage.database_url"] = _mask_url(snap["storage.database_url"])
     with store.session() as s:
@@ -270,7 +268,7 @@ def record_config(store: Store, settings: Any, actor: str | None = None) -> Audi
                          .order_by(AuditRecord.seq.desc()).limit(1)).first()
         before: dict[str, Any] = {}
         if last is not None:
-            before = dict(_json.loads(last.payload).get("settings") or {})
+            before = dict(json.loads(last.payload).get("settings") or {})
         changed = sorted(k for k in snap.keys() | before.keys() if snap.get(k) != before.get(k))
         if last is not None and not changed:
             return None

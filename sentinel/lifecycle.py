@@ -267,23 +267,23 @@ def reconcile(s: Session, raised: Sequence[Raised], now: dt.datetime,
                 used = r.used_after(since)
                 if used is not None:
                     moves.append(_move(s, f, "resolved", "open", SENTINEL,
-                            f"use recurred: seen {stamp(used)}, after it was resolved as "
-                            f"{f.resolution} on {stamp(since)}", now))
+                                       f"use recurred: seen {stamp(used)}, after it was "
+                                       f"resolved as {f.resolution} on {stamp(since)}", now))
             elif f.resolution == "cleared":
                 moves.append(_move(s, f, "resolved", "open", SENTINEL,
-                        f"the condition holds again: {f.explanation}", now))
+                                   f"the condition holds again: {f.explanation}", now))
         elif f.state == "suppressed" and _expired(f, now):
             moves.append(_move(s, f, "suppressed", "open", SENTINEL,
-                    f"the suppression expired {stamp(f.suppressed_until)} and the "
-                    f"condition still holds: {f.explanation}", now))
+                               f"the suppression expired {stamp(f.suppressed_until)} and the "
+                               f"condition still holds: {f.explanation}", now))
     for f in existing.values():
         if f.state in ACTIVE:
             moves.append(_move(s, f, f.state, "resolved", SENTINEL, why_cleared(f), now,
-                    resolution="cleared"))
+                               resolution="cleared"))
         elif f.state == "suppressed" and _expired(f, now):
             moves.append(_move(s, f, "suppressed", "resolved", SENTINEL,
-                    f"the suppression expired {stamp(f.suppressed_until)}; "
-                    f"{why_cleared(f)}", now, resolution="cleared"))
+                               f"the suppression expired {stamp(f.suppressed_until)}; "
+                               f"{why_cleared(f)}", now, resolution="cleared"))
     s.flush()
     if moves:  # one Core insert: a first evaluation records a thousand moves
         s.execute(insert(_TRANSITIONS), moves)

@@ -1002,13 +1002,19 @@ def test_the_cef_kernel_takes_web_records() -> None:
     assert (t.first, t.last) == (1796014750.123, 1796014751.0)  # milliseconds divided exactly
 
 
+def proxy_events(n: int) -> list[Event]:
+    """Web events for a render -> fold round trip: users, blocks, URLs and uploads mixed."""
+    return [Event(1796014750.5 + i, "proxy", "10.1.2.3", "jdoe" if i % 2 else "", "quizlet.com",
+                  "blocked" if i % 3 == 0 else "allowed", "https://quizlet.com/x" if i % 4 else None,
+                  None, "POST" if i % 5 == 0 else "GET", 200, 512, 60_000,
+                  "Education" if i % 2 else None)
+            for i in range(n)]
+
+
 def test_the_cef_kernel_takes_what_cef_render_writes() -> None:
     from collectors.proxy import cef as cef_format
 
-    evs = [Event(1796014750.5 + i, "proxy", "10.1.2.3", "jdoe" if i % 2 else "", "quizlet.com",
-                 "blocked" if i % 3 == 0 else "allowed", "https://quizlet.com/x" if i % 4 else None,
-                 None, "POST" if i % 5 == 0 else "GET", 200, 512, 60_000, "Education" if i % 2 else None)
-           for i in range(20)]
+    evs = proxy_events(20)
     folder = cef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
     assert folder is not None
     data = "\n".join(cef_format.render(ev, syslog=i % 2 == 0) for i, ev in enumerate(evs)).encode()
@@ -1243,10 +1249,7 @@ def test_the_leef_kernel_takes_web_records() -> None:
 def test_the_leef_kernel_takes_what_leef_render_writes() -> None:
     from collectors.proxy import leef as leef_format
 
-    evs = [Event(1796014750.5 + i, "proxy", "10.1.2.3", "jdoe" if i % 2 else "", "quizlet.com",
-                 "blocked" if i % 3 == 0 else "allowed", "https://quizlet.com/x" if i % 4 else None,
-                 None, "POST" if i % 5 == 0 else "GET", 200, 512, 60_000, "Education" if i % 2 else None)
-           for i in range(24)]
+    evs = proxy_events(24)
     folder = leef_format.make_folder(ParseContext(tz=NY, day_zone=NY))
     assert folder is not None
     forms = [("1.0", "\t"), ("2.0", "\t"), ("2.0", "^"), ("2.0", ";")]
