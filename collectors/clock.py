@@ -113,9 +113,9 @@ _NO_FRACTION = float(2**52)
 def text_time(t: float | None) -> str | None:
     """POSIX seconds as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``: the form
     SQLAlchemy's SQLite ``DateTime`` stores and reads back. Rounded to the
-    microsecond as SQLite's ``round(t * 1000000)`` rounds (add a half away from
-    zero and truncate, below 2**52). None stays None; a time outside years 1-9999 or not a
-    number is a ValueError."""
+    microsecond as SQLite's ``round(t * 1000000)`` rounds (below 2**52, add a
+    half away from zero and truncate). None stays None; a time outside years
+    1-9999, or not a number, is a ValueError."""
     if t is None:
         return None
     r = float(t) * 1e6

@@ -241,10 +241,9 @@ class Aggregator:
                     _add(row, r[0], r[3], r[4], r[5], r[6], r[1], r[2])
         self.days.clear()
         self._lo = self._hi = 0.0
-        # Plain tuples in `UsageRow` order, sorted by key: cheap to build, to
-        # pickle (scan --jobs) and to write in key order.
+        # Plain tuples in `UsageRow` order: cheap to build and to pickle. The
+        # store's writers put them in key order (`upsert_usage`, `stage_usage`).
         rows: list[UsageRow] = [(*k, *v) for k, v in out.items()]  # type: ignore[misc]
-        rows.sort()
         return rows
 
 

@@ -203,7 +203,7 @@ class Store:
                                       t.c.first_granted, t.c.last_granted, t.c.last_revoked)
                                .where(tuple_(t.c.app_key, t.c.user).in_(keys[i:i + 400]))):
                 out.append((*r[:5], dict(r[5] or {}), r[6], r[7],
-                            *(None if x is None else _aware(x).timestamp() for x in r[8:])))
+                            *(None if x is None else aware(x).timestamp() for x in r[8:])))
         return out
 
     def write_grants(self, s: Session, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -266,10 +266,9 @@ class Store:
         """Write rows to a throw-away SQLite file (no index, no journal): what a
         reader process does, in parallel, so the one writer only merges.
 
-        The rows go in key order (`Aggregator.flush` hands them sorted, so the
-        sort here only checks), and the merge reads them back in that order:
-        the writer then sorts nothing and writes the primary key's pages in
-        sequence."""
+        The rows go in key order (sorted here, in the reader), and the merge
+        reads them back in that order: the writer then sorts nothing and writes
+        the primary key's pages in sequence."""
         rows = sorted(rows)
         path.unlink(missing_ok=True)
         con = sqlite3.connect(path)
@@ -328,10 +327,6 @@ def _sqlite_posix(col: str) -> str:
     return f"(CAST(strftime('%s', {col}) AS INTEGER) + CAST(substr({col}, 20) AS REAL))"
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
 def _json_dict(v: Any) -> dict[str, Any]:
     import orjson
     if isinstance(v, str):
@@ -353,9 +348,11 @@ _SQLITE_GRANTS = (
 
 _N = len(USAGE_COLUMNS)
 _USAGE_TIMES = (_N - 2, _N - 1)
+"""Positions of first_seen and last_seen in a usage row (POSIX seconds until written)."""
 _BATCH_ROWS = 500
 """Usage rows per SQLite INSERT: 7,000 parameters, under SQLite's limit of 32,766."""
-"""Positions of first_seen and last_seen in a usage row (POSIX seconds until written)."""
+
+
 def _values(rows: int) -> str:
     """``(?, ?, ...), (...)``: the placeholders of ``rows`` usage rows."""
     one = f"({', '.join('?' * _N)})"
