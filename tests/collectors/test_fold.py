@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -391,16 +392,23 @@ FGT_HEADS = ["<189>", "Nov 29 10:00:00 fgt01 ", "<189>Nov 29 10:00:00 fgt01 fort
 plain_hosts = st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9-]{1,10}){1,2}\.(com|org)", fullmatch=True)
 
 
+def picker(draw: Any) -> Callable[[list[str], list[str]], str]:
+    """``pick(good, odd)``: a good value, and one time in twenty an odd one
+    (shrinking towards the common values)."""
+    def pick(good: list[str], odd: list[str]) -> str:
+        if odd and draw(st.integers(0, 19)) == 19:
+            return str(draw(st.sampled_from(odd)))
+        return str(draw(st.sampled_from(good)))
+    return pick
+
+
 @st.composite
 def fortigate_lines(draw: Any) -> str:
     """A FortiGate log line: each field usually as FortiOS writes it, sometimes
     missing, repeated, odd or hostile (so that most lines reach the kernel's fast
     path and every branch of it meets its edge cases)."""
 
-    def pick(good: list[str], odd: list[str]) -> str:
-        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
-            return str(draw(st.sampled_from(odd)))
-        return str(draw(st.sampled_from(good)))
+    pick = picker(draw)
 
     t = draw(times).replace(tzinfo=dt.UTC).timestamp()
     sec = int(t)
@@ -617,10 +625,7 @@ def sophos_lines(draw: Any) -> str:
     """An SFOS content filtering line (18.5 or 19+ layout), each field usually as
     SFOS writes it and sometimes missing, odd or hostile; and other records."""
 
-    def pick(good: list[str], odd: list[str]) -> str:
-        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
-            return str(draw(st.sampled_from(odd)))
-        return str(draw(st.sampled_from(good)))
+    pick = picker(draw)
 
     t = draw(times)
     iso = f"{t:%Y-%m-%dT%H:%M:%S}"
@@ -815,10 +820,7 @@ def cef_lines(draw: Any) -> str:
     """A CEF web record, each field usually as the gateways write it and sometimes
     missing, repeated, escaped or hostile; behind a syslog header or bare."""
 
-    def pick(good: list[str], odd: list[str]) -> str:
-        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
-            return str(draw(st.sampled_from(odd)))
-        return str(draw(st.sampled_from(good)))
+    pick = picker(draw)
 
     t = draw(times)
     sec = int(t.replace(tzinfo=dt.UTC).timestamp())
@@ -1040,10 +1042,7 @@ def leef_lines(draw: Any) -> str:
     missing, repeated, odd or hostile; LEEF 1.0 or 2.0 with the delimiter given in
     every form; behind a syslog header or bare."""
 
-    def pick(good: list[str], odd: list[str]) -> str:
-        if odd and draw(st.integers(0, 19)) == 19:  # shrinks towards the common values
-            return str(draw(st.sampled_from(odd)))
-        return str(draw(st.sampled_from(good)))
+    pick = picker(draw)
 
     t = draw(times)
     sec = int(t.replace(tzinfo=dt.UTC).timestamp())
