@@ -155,10 +155,12 @@ class Matcher:
         self.suffixes = suffixes if suffixes is not None else bundled()
         self._entries: dict[str, _Entry] = {}
         # Sources best first within a tier: `_best` keeps the first of equal tiers.
+        guess = KbCategories(kb) if any(not p.category for p in catalog.products) else None
         for p in catalog.products:
-            for d in p.domains:
-                r = _canonical(d, f"product {p.id}")
-                self._add(r, _DISTRICT, Match("district", p.id, p.name, p.category, r))
+            rules = [_canonical(d, f"product {p.id}") for d in p.domains]
+            category = p.category or (guess.of(p.name, rules) if guess else "")
+            for r in rules:
+                self._add(r, _DISTRICT, Match("district", p.id, p.name, category, r))
         for hl in lists:
             if hl.category == "app":
                 for r in hl.rules:
@@ -369,6 +371,33 @@ def _canonical(text: str, where: str) -> str:
         return rule_text(text)
     except ValueError as exc:
         raise CatalogError(f"{where}: domain {text!r}: {exc}") from None
+
+
+class KbCategories:
+    """The category of the knowledge-base app a district product stands for, for
+    products whose category the district left empty (so the report and the
+    findings still say "quiz" rather than nothing)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._by_rule: dict[str, str] = {}
+        self._by_name: dict[str, str] = {}
+        for a in kb.apps:
+            for r in a.domains:
+                self._by_rule.setdefault(r, a.category)
+            self._by_name.setdefault(_name_key(a.name), a.category)
+
+    def of(self, name: str, rules: Sequence[str]) -> str:
+        """The category of the app that lists one of ``rules`` (in their order),
+        else of the app of the same name (case and punctuation aside), else ""."""
+        for r in rules:
+            if r in self._by_rule:
+                return self._by_rule[r]
+        key = _name_key(name)
+        return self._by_name.get(key, "") if key else ""
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 def registered_domain(host: str) -> str:

@@ -609,3 +609,25 @@ def test_a_brand_match_always_names_a_brand_label_in_front_of_shared_infra(
         assert token in re.split(r"[._-]+", front)
         assert infra in ("amazonaws.com", "cloudfront.net", "herokuapp.com")
         assert got.kind in ("known", "district")
+
+
+# --- a district product's empty category ----------------------------------------------
+
+def test_empty_product_category_comes_from_the_kb_app_it_stands_for() -> None:
+    kb = KnowledgeBase((app("quizzy", "quizzy.example", "=api.quizzy.example", category="assessment"),
+                        app("paint-pal", "paintpal.example", category="creativity")), {})
+    cat = Catalog((
+        # by a shared rule, in the product's own order
+        Product("p1", "Our quiz tool", domains=("other.example", "=api.quizzy.example")),
+        # by name, case and punctuation aside, when no rule is shared
+        Product("p2", "PAINT-PAL", domains=("pp.district.example",)),
+        # the district's own category always wins
+        Product("p3", "Quizzy", domains=("quizzy.example",), category="study-tools"),
+        # nothing to go by: stays empty
+        Product("p4", "Homegrown", domains=("home.example",)),
+    ))
+    m = Matcher(cat, kb)
+    got = {h: (m.classify(h).key, m.classify(h).category)
+           for h in ("other.example", "pp.district.example", "quizzy.example", "home.example")}
+    assert got == {"other.example": ("p1", "assessment"), "pp.district.example": ("p2", "creativity"),
+                   "quizzy.example": ("p3", "study-tools"), "home.example": ("p4", "")}

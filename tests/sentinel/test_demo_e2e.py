@@ -130,3 +130,52 @@ def test_demo_dns_variants_give_the_same_findings(tmp_path: Path) -> None:
         seen[fmt] = (parsed, findings)
     assert len(set(map(repr, seen.values()))) == 1, seen
     assert seen["bind"][0] > 1000
+
+
+def _sections(html: str) -> dict[str, str]:
+    """The report's <h2> sections by heading text (the counter in parentheses dropped)."""
+    import re
+    parts = re.split(r"<h2>(.*?)</h2>", html)
+    return {re.sub(r"\s*\(\d+\)$", "", parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_demo_report_names_products_and_keeps_noise_in_coverage(tmp_path: Path) -> None:
+    """The issue's "done when": products by name, noise only in the coverage section."""
+    import re
+
+    from catalog.kb import load_knowledge_base
+    from catalog.match import Matcher, registered_domain
+    from catalog.model import Catalog
+    from sentinel.demo import NOISE, UNKNOWN_DOMAIN
+
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "demo"), "--devices", "120",
+                                    "--days", "2", "--end", "2026-11-28"])
+    assert res.exit_code == 0, res.output
+    out = scan_json(tmp_path / "demo" / "sentinel.toml")
+    sections = _sections(Path(out["report"]).read_text())
+    assert {"Findings", "Apps in use", "Unknown domains (top 50 by reach)", "Coverage"} <= set(sections)
+
+    # Every row of "Apps in use" is a product name: the KB's or the district catalog's.
+    kb = load_knowledge_base()
+    names = {a.name for a in kb.apps} | {p[0] for p in PRODUCTS}
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([a-z-]*)</td>", sections["Apps in use"])
+    assert len(rows) >= 10, rows
+    assert {n for n, _ in rows} <= names, {n for n, _ in rows} - names
+    # ...with a category, the district's products too (from the KB app they stand for).
+    assert all(c for _, c in rows), [r for r in rows if not r[1]]
+
+    # The demo's infrastructure hosts are noise to the matcher, and neither they nor
+    # their registered domains appear outside the coverage section.
+    matcher = Matcher(Catalog(), kb)
+    assert {matcher.classify(h).kind for h in NOISE} == {"noise"}
+    shown = sections["Findings"] + sections["Apps in use"] + sections["Unknown domains (top 50 by reach)"]
+    for host in NOISE:
+        assert host not in shown and registered_domain(host) not in shown, host
+    # ...which names their categories, with events.
+    noise_rows = re.findall(r"<tr><td>([a-z-]+)</td><td class=\"num\">([\d,]+)</td>",
+                            sections["Coverage"].split("<h3>Infrastructure noise</h3>")[1])
+    assert {"cdn", "os-updates", "ads-analytics"} <= {c for c, _ in noise_rows}, noise_rows
+    assert all(int(n.replace(",", "")) > 0 for _, n in noise_rows)
+    # The unknown domain is shown as a domain, in its own section, not as an app.
+    assert registered_domain(UNKNOWN_DOMAIN[0]) in sections["Unknown domains (top 50 by reach)"]
+    assert UNKNOWN_DOMAIN[0] not in sections["Apps in use"]
