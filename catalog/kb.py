@@ -10,6 +10,7 @@ canonical rule text (normalized host, with its ``=`` or ``*.`` prefix).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -77,6 +78,33 @@ class KnowledgeBase:
             if a.id == app_id:
                 return a
         return None
+
+
+class KbCategories:
+    """The category of the knowledge-base app a district product stands for, for
+    products whose category the district left empty (so the report and the
+    findings still say "quiz" rather than nothing)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._by_rule: dict[str, str] = {}
+        self._by_name: dict[str, str] = {}
+        for a in kb.apps:
+            for r in a.domains:
+                self._by_rule.setdefault(r, a.category)
+            self._by_name.setdefault(_name_key(a.name), a.category)
+
+    def of(self, name: str, rules: Sequence[str]) -> str:
+        """The category of the app that lists one of ``rules`` (in their order),
+        else of the app of the same name (case and punctuation aside), else ""."""
+        for r in rules:
+            if r in self._by_rule:
+                return self._by_rule[r]
+        key = _name_key(name)
+        return self._by_name.get(key, "") if key else ""
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 @lru_cache(maxsize=4)

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from catalog.errors import CatalogError
-from catalog.kb import HostList, KnowledgeBase, rule_text
+from catalog.kb import HostList, KbCategories, KnowledgeBase, rule_text
 from catalog.model import Catalog
 from catalog.suffixes import SuffixList, bundled
 from collectors.hosts import is_ip, normalize_host
@@ -371,33 +371,6 @@ def _canonical(text: str, where: str) -> str:
         return rule_text(text)
     except ValueError as exc:
         raise CatalogError(f"{where}: domain {text!r}: {exc}") from None
-
-
-class KbCategories:
-    """The category of the knowledge-base app a district product stands for, for
-    products whose category the district left empty (so the report and the
-    findings still say "quiz" rather than nothing)."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._by_rule: dict[str, str] = {}
-        self._by_name: dict[str, str] = {}
-        for a in kb.apps:
-            for r in a.domains:
-                self._by_rule.setdefault(r, a.category)
-            self._by_name.setdefault(_name_key(a.name), a.category)
-
-    def of(self, name: str, rules: Sequence[str]) -> str:
-        """The category of the app that lists one of ``rules`` (in their order),
-        else of the app of the same name (case and punctuation aside), else ""."""
-        for r in rules:
-            if r in self._by_rule:
-                return self._by_rule[r]
-        key = _name_key(name)
-        return self._by_name.get(key, "") if key else ""
-
-
-def _name_key(name: str) -> str:
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 def registered_domain(host: str) -> str:

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from catalog.kb import KnowledgeBase
+from catalog.kb import KbCategories, KnowledgeBase, rule_text
 from catalog.model import Catalog
 
 __all__ = [
@@ -65,12 +65,15 @@ class AppMatch(NamedTuple):
     knowledge-base app not in the district catalog) or ``unknown``.
     key: the product or app id; for unknown apps ``sso:<id>`` or ``sso-name:<name>``.
     name: what to show a person. how: ``id``, ``name`` or ``none``.
+    category: the product's or app's category ("" for unknown apps, and for a
+    district product with none that stands for no knowledge-base app).
     """
 
     kind: str
     key: str
     name: str
     how: str
+    category: str = ""
 
 
 def normalize_app_id(app_id: str) -> str:
@@ -118,8 +121,11 @@ class AppMatcher:
         self._district_project: dict[str, AppMatch] = {}
         self._district_alias: dict[str, AppMatch] = {}
         self._district_name: dict[str, AppMatch] = {}
+        guess = KbCategories(kb) if any(not p.category for p in catalog.products) else None
         for p in catalog.products:
-            m = AppMatch("district", p.id, p.name, "id")
+            category = p.category or (guess.of(p.name, [rule_text(d) for d in p.domains])
+                                      if guess else "")
+            m = AppMatch("district", p.id, p.name, "id", category)
             for raw in p.sso_ids:
                 _index_id(raw, m, self._district_id, self._district_project)
                 alias = normalize_app_name(raw)
@@ -132,7 +138,7 @@ class AppMatcher:
         self._known_project: dict[str, AppMatch] = {}
         self._known_name: dict[str, AppMatch] = {}
         for app in kb.apps:
-            m = AppMatch("known", app.id, app.name, "id")
+            m = AppMatch("known", app.id, app.name, "id", app.category)
             names = [app.name]
             for provider, values in app.sso.items():
                 if provider.endswith("names"):

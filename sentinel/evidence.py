@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -72,7 +71,7 @@ from sentinel.store.models import (
     SsoApp,
     UsageDaily,
 )
-from sentinel.textsafe import csv_cell, printable
+from sentinel.textsafe import csv_cell, html_templates, printable
 
 if TYPE_CHECKING:
     from sentinel.app import Context
@@ -554,20 +553,6 @@ def _first_seen(s: Session, classes: Mapping[str, tuple[str, str, str]]) -> dict
 
 # -- the HTML summary -----------------------------------------------------------------
 
-_ENV = Environment(loader=PackageLoader("sentinel", "templates"),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
-_ENV.filters["printable"] = printable
-
-
-def _short_scope(scope: str) -> str:
-    from sentinel.grants import short_scope
-
-    return short_scope(scope)
-
-
-_ENV.filters["short_scope"] = _short_scope
-
-
 @dataclass(frozen=True)
 class AppInUse:
     """An app used in the period, with its catalog standing (practices 1 and 3)."""
@@ -679,7 +664,7 @@ class _Summary:
                    tuple(a for a in apps if a.uploads), cov_rows, len(findings))
 
     def render(self) -> str:
-        return _ENV.get_template("evidence.html").render(s=self, members=MEMBERS,
+        return html_templates().get_template("evidence.html").render(s=self, members=MEMBERS,
                                                          version=generator_version(),
                                                          today=self.created.date())
 

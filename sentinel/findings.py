@@ -157,7 +157,7 @@ def _classify(host: str, matcher: Matcher, apps: AppMatcher | None,
         app_id, app_name = names.get(key, ("" if key.startswith("name:") else key, ""))
         a = apps.match(app_id, app_name)
         return {"host": host, "match_kind": a.kind, "subject": a.key,
-                "name": a.name or app_name or app_id, "category": "sso",
+                "name": a.name or app_name or app_id, "category": a.category or "sso",
                 "rule": f"sso app {a.how}: {app_id or app_name}"[:255]}
     m = matcher.classify(host)
     return {"host": host, "match_kind": m.kind, "subject": m.key, "name": m.name,

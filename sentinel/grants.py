@@ -64,6 +64,10 @@ class GrantGroup:
     def scopes_at(self, level: str) -> list[str]:
         return sorted(s for s in self.scopes if _level(s) == level)
 
+    def shown_scopes_at(self, level: str) -> list[str]:
+        """The scopes at ``level`` as a person reads them (``short_scope``)."""
+        return [short_scope(s) for s in self.scopes_at(level)]
+
     def elements(self) -> set[str]:
         out: set[str] = set()
         for s in self.scopes:

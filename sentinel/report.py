@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
+from jinja2 import Template
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +20,7 @@ from sentinel.findings import Evaluation, Reach, list_findings, usage_by_subject
 from sentinel.lifecycle import ACTIVE
 from sentinel.store import Store
 from sentinel.store.models import Finding, IngestRun, UsageDaily
-from sentinel.textsafe import printable
+from sentinel.textsafe import html_templates, printable
 
 
 @dataclass
@@ -142,14 +142,9 @@ def render_terminal(data: ReportData, console: Console, limit: int = 25) -> None
                            "(PTR, TXT, SRV...), counted but raising no findings."))
 
 
-_ENV = Environment(loader=PackageLoader("sentinel", "templates"),
-                   autoescape=select_autoescape(default=True, default_for_string=True))
-_ENV.filters["printable"] = printable
-
-
 def template() -> Template:
     """The compiled report template (Jinja caches it)."""
-    return _ENV.get_template("report.html")
+    return html_templates().get_template("report.html")
 
 
 def render_html(data: ReportData) -> str:

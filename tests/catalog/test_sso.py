@@ -131,23 +131,45 @@ def test_okta_app_name_listed_as_district_sso_id(matcher: AppMatcher) -> None:
 
 def test_known_by_id(matcher: AppMatcher) -> None:
     assert matcher.match("55555-x.apps.googleusercontent.com", "Quizlet") == \
-        AppMatch("known", "quizlet", "Quizlet", "id")
+        AppMatch("known", "quizlet", "Quizlet", "id", "other")
     assert matcher.match("00000006-0000-0FF1-CE00-000000000000", None) == \
-        AppMatch("known", "office", "Office", "id")
+        AppMatch("known", "office", "Office", "id", "other")
 
 
 def test_names(matcher: AppMatcher) -> None:
     # District by name beats a known app of the same name.
-    assert matcher.match("unlisted", "Padlet") == AppMatch("district", "shared-name", "Padlet", "name")
-    assert matcher.match("", "Padlet, Inc.") == AppMatch("district", "shared-name", "Padlet", "name")
-    assert matcher.match("", "quizlet learn") == AppMatch("known", "quizlet", "Quizlet", "name")
+    padlet = AppMatch("district", "shared-name", "Padlet", "name", "other")
+    assert matcher.match("unlisted", "Padlet") == padlet
+    assert matcher.match("", "Padlet, Inc.") == padlet
+    assert matcher.match("", "quizlet learn") == AppMatch("known", "quizlet", "Quizlet", "name", "other")
     assert matcher.match(None, "Quizlet for Schools") == \
         AppMatch("district", "okta-quizlet", "Quizlet for Schools", "name")
 
 
 def test_known_id_beats_district_name(matcher: AppMatcher) -> None:
     got = matcher.match("777777-desmos.apps.googleusercontent.com", "Padlet")
-    assert got == AppMatch("known", "desmos", "Desmos", "id")
+    assert got == AppMatch("known", "desmos", "Desmos", "id", "other")
+
+
+def test_category_comes_with_the_match() -> None:
+    kb = KnowledgeBase((
+        KnownApp("draw", "Draw Pad", "", "creativity", "", ("drawpad.example",), "low",
+                 {"names": ("DrawPad for Schools",)}),
+        KnownApp("quiz", "Quiz Bee", "", "assessment", "", ("quizbee.example",), "high"),
+    ), {})
+    m = AppMatcher(Catalog((
+        Product("ours", "Our Drawing Tool", domains=("drawpad.example",)),  # by a shared rule
+        Product("bee", "QUIZ-BEE", sso_ids=("42",)),                       # by name
+        Product("own", "Own Tool", sso_ids=("7",), category="math"),         # its own wins
+        Product("none", "Homegrown", sso_ids=("9",)),                         # nothing to go by
+    )), kb)
+    assert m.match("", "Our Drawing Tool").category == "creativity"
+    assert m.match("42", "").category == "assessment"
+    assert m.match("7", "").category == "math"
+    assert m.match("9", "").category == ""
+    assert m.match("", "DrawPad for Schools") == AppMatch("known", "draw", "Draw Pad", "name",
+                                                          "creativity")
+    assert m.match("x", "Nobody Knows").category == ""
 
 
 def test_unknown_apps_group_by_id(matcher: AppMatcher) -> None:
@@ -184,7 +206,7 @@ def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_shipped_knowledge_base() -> None:
     m = AppMatcher(Catalog(), load_knowledge_base())
     assert m.match("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "") == \
-        AppMatch("known", "microsoft-teams", "Microsoft Teams", "id")
+        AppMatch("known", "microsoft-teams", "Microsoft Teams", "id", "productivity")
     assert m.match("", "Flipgrid").key == "flip"
     assert m.match("", "EDPUZZLE").how == "name"
 
