@@ -631,3 +631,48 @@ def test_empty_product_category_comes_from_the_kb_app_it_stands_for() -> None:
            for h in ("other.example", "pp.district.example", "quizzy.example", "home.example")}
     assert got == {"other.example": ("p1", "assessment"), "pp.district.example": ("p2", "creativity"),
                    "quizzy.example": ("p3", "study-tools"), "home.example": ("p4", "")}
+
+
+# --- hygiene of the shipped knowledge base (catalog/knowledge/CONTRIBUTING.md) ---------
+
+# Registered domains that many products or tenants share: an app may list hosts
+# under them, never the domain itself. (A company's umbrella domain that is its
+# own product, such as facebook.com or dropbox.com, may be claimed: the longest
+# rule wins for its other services.)
+SHARED = ("google.com", "googleapis.com", "gstatic.com", "googleusercontent.com",
+          "withgoogle.com", "apple.com", "microsoft.com", "live.com", "windows.net",
+          "azure.com", "azureedge.net", "adobe.com", "amazonaws.com", "cloudfront.net",
+          "akamaized.net", "akamaihd.net", "fastly.net", "cloudflare.com", "github.io",
+          "herokuapp.com", "netlify.app", "web.app", "firebaseapp.com", "pages.dev",
+          "workers.dev", "wordpress.com", "weebly.com", "wixsite.com", "squarespace.com")
+# Round-1 files cite their sources in the file header, not per entry.
+HEADER_SOURCED = {"creation.yaml", "general.yaml", "instruction.yaml", "lms.yaml"}
+
+
+def test_no_app_claims_a_shared_registered_domain() -> None:
+    bad = [(a.id, r) for a in load_knowledge_base().apps for r in a.domains
+           if r in SHARED or (r.startswith("*.") and r[2:] in SHARED)]
+    assert bad == []
+
+
+def test_every_entry_after_round_1_cites_its_source() -> None:
+    from catalog.kb import KB_DIR
+
+    missing = []
+    for path in sorted((KB_DIR / "apps").glob("*.yaml")):
+        if path.name in HEADER_SOURCED:
+            continue
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"\s*- id: ", line):
+                j = i - 1
+                while j >= 0 and (not lines[j].strip() or lines[j].lstrip().startswith("#")):
+                    if "source" in lines[j].lower():
+                        break
+                    j -= 1
+                else:
+                    missing.append(f"{path.name}:{i + 1}")
+                    continue
+                if j < 0 or not lines[j].lstrip().startswith("#"):
+                    missing.append(f"{path.name}:{i + 1}")
+    assert missing == []
