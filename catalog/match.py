@@ -303,6 +303,43 @@ class Matcher:
         reg = self.suffixes.registered_domain(host) or host
         return _new(Match, ("unknown", reg, reg, "", "registered domain"))
 
+    def suggest(self, domain: str, hosts: Sequence[str] = (), limit: int = 3) -> list[Match]:
+        """Apps an unknown registered ``domain`` may belong to, for a reviewer to
+        confirm (``triage list``); the hint never changes how a host classifies.
+
+        A brand (see the module's notes) suggests its app when it is a label of one
+        of ``hosts`` in front of ``domain`` or of ``domain`` itself, split at dots,
+        hyphens and underscores (``kahoot.media-edge.net``), or when a word of the
+        first label of ``domain`` starts or ends with it (``kahootcdn.net``,
+        ``my-getquizlet.com``).
+        Whole labels come first, then longer brands; ``rule`` says why.
+        """
+        domain = domain.strip().lower().rstrip(".")
+        if not self._brands or not domain:
+            return []
+        found: dict[str, tuple[int, int, Match]] = {}
+
+        def add(token: str, rank: int, why: str) -> None:
+            m = self._brands.get(token)
+            if m is None:
+                return
+            key = f"{m.kind}:{m.key}"
+            if key not in found or (rank, -len(token)) < found[key][:2]:
+                found[key] = (rank, -len(token), m._replace(rule=why))
+
+        for host in (*hosts, domain):
+            host = host.strip().lower().rstrip(".")
+            if host != domain and not host.endswith("." + domain):
+                continue
+            for token in _TOKENS.split(host):
+                add(token, 0, f"brand {token!r} in {host}")
+        for word in _TOKENS.split(domain.split(".", 1)[0]):
+            for token in {word[:n] for n in range(BRAND_MIN, len(word) - 1)} | \
+                    {word[n:] for n in range(2, len(word) - BRAND_MIN + 1)}:
+                add(token, 1, f"brand {token!r} in {word}")
+        ranked = sorted(found.values(), key=lambda f: (f[0], f[1], f[2].name))
+        return [m for _, _, m in ranked[:limit]]
+
     def explain(self, raw: str) -> Explanation:
         """`classify`, and why: every rule that applies to the host, best first,
         and the plain rules at a platform suffix that were confined to it."""

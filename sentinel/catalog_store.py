@@ -44,7 +44,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
-from catalog.kb import HostList
+from catalog.kb import HostList, KnownApp
 from catalog.model import (
     Catalog,
     Contract,
@@ -63,7 +63,7 @@ from sentinel.store import Store, aware
 from sentinel.store.models import CatalogChange, CatalogImport, CatalogNoise, CatalogProduct
 
 if TYPE_CHECKING:
-    from catalog.match import Matcher
+    from catalog.match import Match, Matcher
     from sentinel.config import Settings
 
 KINDS = ("import", "create", "update", "set-status", "label", "unlabel", "delete")
@@ -509,19 +509,34 @@ def _refuse_noise(s: Session, rule: str) -> None:
                            "app's domain too")
 
 
+def label_kb_app(store: Store, domain: str, app: KnownApp, *, reason: str,
+                 actor: str | None = None, status: Vetting | str = Vetting.REQUESTED) -> Product:
+    """Create a product from a knowledge-base app (its id, name, vendor, website,
+    category, domain rules and SSO ids) holding ``domain`` too: the district now
+    tracks the app under its own status (``requested`` by default), and every
+    host of the app, the labelled domain included, is that product."""
+    sso = tuple(v for values in app.sso.values() for v in values)
+    return label_new_app(store, domain, app.name, reason=reason, actor=actor, vendor=app.vendor,
+                         status=status, product_id=app.id, website=app.website,
+                         category=app.category, domains=app.domains, sso_ids=sso)
+
+
 def label_new_app(store: Store, domain: str, name: str, *, reason: str,
                   actor: str | None = None, vendor: str = "",
                   status: Vetting | str = Vetting.REQUESTED,
-                  product_id: str | None = None) -> Product:
-    """Create a product (status ``requested`` by default) holding ``domain``."""
+                  product_id: str | None = None, website: str = "", category: str = "",
+                  domains: Sequence[str] = (), sso_ids: Sequence[str] = ()) -> Product:
+    """Create a product (status ``requested`` by default) holding ``domain``
+    (after any other ``domains`` rules it is given)."""
     rule = domain_rule(domain)
     reason = check_reason(reason)
     who = _actor(actor)
     try:
         vetting = parse_status(status) if isinstance(status, str) else status
         pid = product_id or slug(clean_line(name, "name"))
-        product = Product(pid, name, vendor, domains=(rule,), review=Review(vetting),
-                          source="triage label")
+        rules = tuple(dict.fromkeys((*domains, rule)))
+        product = Product(pid, name, vendor, website=website, category=category, domains=rules,
+                          sso_ids=tuple(sso_ids), review=Review(vetting), source="triage label")
     except ValueError as exc:
         raise CatalogError(f"new app: {exc}") from None
     with _locked(store) as s:
@@ -653,6 +668,9 @@ class TriageItem:
     last_seen: dt.datetime | None
     finding_id: int | None = None
     finding_state: str | None = None
+    suggestions: tuple[Match, ...] = ()
+    """Apps whose brand the domain or its hosts carry (`Matcher.suggest`): a hint
+    for the reviewer, never a classification."""
 
     @property
     def weighted(self) -> int:
@@ -663,6 +681,9 @@ class TriageItem:
         out = dataclasses.asdict(self)
         out["weighted"] = self.weighted
         out["sites"], out["hosts"] = list(self.sites), list(self.hosts)
+        out["suggestions"] = [{"kind": m.kind, "id": m.key, "name": m.name,
+                               "category": m.category, "why": m.rule}
+                              for m in self.suggestions]
         for k in ("first_seen", "last_seen"):
             v = out[k]
             out[k] = v.isoformat() if v is not None else None
@@ -719,7 +740,8 @@ def triage_queue(settings: Settings, store: Store, catalog: Catalog, matcher: Ma
         f = found.get(r.subject)
         items.append(TriageItem(r.subject, r.clients, r.students, r.staff, r.schools, r.events,
                                 r.uploads, tuple(r.sites), tuple(r.hosts), r.first_seen,
-                                r.last_seen, f[0] if f else None, f[1] if f else None))
+                                r.last_seen, f[0] if f else None, f[1] if f else None,
+                                tuple(matcher.suggest(r.subject, r.hosts))))
     items.sort(key=lambda i: (-i.weighted, -i.schools, -i.events, i.domain))
     return TriageQueue(win, threshold, tuple(items))
 

@@ -281,16 +281,20 @@ def triage_list(obj: Obj, min_clients: int | None, as_json: bool) -> None:
         click.echo(f"no unknown domain reaches {queue.min_clients} devices ({start} to {end})")
         return
     click.echo(f"unknown domains reaching {queue.min_clients}+ devices, {start} to {end}:")
-    click.echo(f"{'domain':40} {'devices':>7} {'students':>8} {'schools':>7} {'events':>9}  finding")
+    click.echo(f"{'domain':40} {'devices':>7} {'students':>8} {'schools':>7} {'events':>9}  "
+               f"{'finding':16} suggested app")
     for i in queue.items:
         finding = f"#{i.finding_id} {i.finding_state}" if i.finding_id else "-"
+        hint = ", ".join(f"{_p(m.name, 40)} (--app {_p(m.key, 40)})" for m in i.suggestions)
         click.echo(f"{_p(i.domain, 40):40} {i.clients:>7} {i.students:>8} {i.schools:>7} "
-                   f"{i.events:>9}  {finding}")
+                   f"{i.events:>9}  {finding:16} {hint or '-'}")
 
 
 @triage.command("label")
 @click.argument("domain")
-@click.option("--app", "app_id", metavar="PRODUCT_ID", help="Add DOMAIN to this product.")
+@click.option("--app", "app_id", metavar="ID",
+              help="Add DOMAIN to this catalog product; a knowledge-base app id not in the "
+                   "catalog yet becomes a product (with the app's domains, status --status).")
 @click.option("--new-app", metavar="NAME", help="Create a product NAME holding DOMAIN.")
 @click.option("--vendor", default="", help="The new product's vendor.")
 @click.option("--status", default="requested", show_default=True, type=click.Choice(STATUSES),
@@ -304,7 +308,7 @@ def triage_label(obj: Obj, domain: str, app_id: str | None, new_app: str | None,
                  status: str, noise: str | None, reason: str, actor: str | None) -> None:
     """Label DOMAIN (and its sub-domains) as an app or as noise; the next
     evaluation (sentinel scan or report) classifies it so."""
-    from sentinel.catalog_store import label_app, label_new_app, label_noise
+    from sentinel.catalog_store import label_app, label_kb_app, label_new_app, label_noise
 
     chosen = [n for n, v in (("--app", app_id), ("--new-app", new_app), ("--noise", noise))
               if v is not None]
@@ -312,7 +316,12 @@ def triage_label(obj: Obj, domain: str, app_id: str | None, new_app: str | None,
         raise click.UsageError("give exactly one of --app, --new-app and --noise")
     ctx = _context(obj)
     try:
-        if app_id is not None:
+        known = ctx.kb.app(app_id) if app_id is not None else None
+        if known is not None and ctx.catalog.by_id(known.id) is None:
+            p = label_kb_app(ctx.store, domain, known, reason=reason, actor=actor, status=status)
+            done = (f"new product {_p(p.id, 80)} ({_p(p.name, 80)}, {p.status.value}) from the "
+                    f"knowledge base, with its {len(p.domains) - 1} domain rules")
+        elif app_id is not None:
             p = label_app(ctx.store, domain, app_id, reason=reason, actor=actor)
             done = f"added to {_p(p.id, 80)} ({_p(p.name, 80)}, {p.status.value})"
         elif new_app is not None:

@@ -676,3 +676,55 @@ def test_every_entry_after_round_1_cites_its_source() -> None:
                 if j < 0 or not lines[j].lstrip().startswith("#"):
                     missing.append(f"{path.name}:{i + 1}")
     assert missing == []
+
+
+# --- suggestions for the triage queue ---------------------------------------------------
+
+SUGGEST_KB = KnowledgeBase((
+    app("kahoot", "kahoot.com"), app("quizlet", "quizlet.com"), app("ixl", "ixl.com"),
+    app("one", "sharedbrand.com"), app("two", "sharedbrand.org"),
+    app("media-co", "media.example"),
+), {"cloudfront.net": "cdn", "*.cloudfront.net": "cdn"})
+
+
+@pytest.fixture(scope="module")
+def sm() -> Matcher:
+    return Matcher(Catalog((Product("our-quiz", "Our Quiz", domains=("quizzyz.com",)),)),
+                   SUGGEST_KB)
+
+
+@pytest.mark.parametrize(("domain", "hosts", "expected"), [
+    ("kahootcdn.net", (), [("kahoot", "brand 'kahoot' in kahootcdn")]),
+    ("my-getquizlet.com", (), [("quizlet", "brand 'quizlet' in getquizlet")]),
+    ("media-edge.net", ("kahoot.media-edge.net",),
+     [("kahoot", "brand 'kahoot' in kahoot.media-edge.net")]),
+    ("quizzyzcdn.net", (), [("our-quiz", "brand 'quizzyz' in quizzyzcdn")]),  # a district product
+    # A whole label beats a glued one; then the longer brand.
+    ("kahoot-quizletapp.com", (), [("kahoot", "brand 'kahoot' in kahoot-quizletapp.com"),
+                                   ("quizlet", "brand 'quizlet' in quizletapp")]),
+    ("ixlcdn.com", (), []),                     # a brand shorter than five characters
+    ("mediahub.net", (), []),                   # a word CDN hosts use for anything
+    ("sharedbrandcdn.net", (), []),             # a brand two apps claim is nobody's
+    ("a.net", ("kahoot.other.net",), []),       # a host under another domain says nothing
+    ("kahoot.net", (), [("kahoot", "brand 'kahoot' in kahoot.net")]),
+    ("", (), []),
+])
+def test_suggest(sm: Matcher, domain: str, hosts: tuple[str, ...],
+                 expected: list[tuple[str, str]]) -> None:
+    assert [(m.key, m.rule) for m in sm.suggest(domain, hosts)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["kahoot", "quizlet", "quizzyz", "cdn", "get", "ixl", "media",
+                                 "-", "x", "app"]), min_size=1, max_size=5),
+       st.sampled_from(["net", "com", "co.uk"]))
+def test_suggestions_name_a_brand_that_is_there_and_change_nothing(
+        sm: Matcher, parts: list[str], tld: str) -> None:
+    label = "".join(parts).strip("-") or "x"
+    domain = f"{label}.{tld}"
+    before = sm.classify(f"www.{domain}")
+    for m in sm.suggest(domain, (f"www.{domain}",)):
+        token = m.rule.split("'")[1]
+        assert token in domain and len(token) >= 5
+        assert m.kind in ("known", "district")
+    assert sm.classify(f"www.{domain}") == before

@@ -243,6 +243,49 @@ def test_triage_ranks_by_reach_and_labels_close_the_loop(cfg: Path, tmp_path: Pa
     assert err.exit_code == 2 and "exactly one of" in err.output
 
 
+def test_triage_suggests_apps_and_a_kb_app_becomes_a_product(cfg: Path, tmp_path: Path) -> None:
+    students = [f"10.10.0.{i}" for i in range(1, 13)]
+    log = bind_log(tmp_path / "queries.log", dt.date(2026, 11, 28), {
+        "img.kahootcdn.net": students,           # the brand glued to a word
+        "kahoot.media-edge.net": students,       # the brand as a host label
+        "play.mathfun-unblocked.net": students,  # no brand at all
+        "play.kahoot.it": students,              # the app itself (known, not in the catalog)
+    })
+    scan(cfg, log)
+    assert findings_of(cfg)[("unvetted_app", "kahoot")]["state"] == "open"
+    queue = {d["domain"]: d for d in as_json(cfg, "triage", "list")["domains"]}
+    hint = {d: [(s["kind"], s["id"], s["why"]) for s in q["suggestions"]] for d, q in queue.items()}
+    assert hint == {"kahootcdn.net": [("known", "kahoot", "brand 'kahoot' in kahootcdn")],
+                    "media-edge.net": [("known", "kahoot", "brand 'kahoot' in kahoot.media-edge.net")],
+                    "mathfun-unblocked.net": []}, hint
+    # A hint is no classification: the domains stay unknown until a person labels them.
+    assert as_json(cfg, "kb", "show", "img.kahootcdn.net")["kind"] == "unknown"
+    text = run(cfg, "triage", "list").output
+    assert "Kahoot! (--app kahoot)" in text
+    assert next(ln for ln in text.splitlines() if "mathfun" in ln).rstrip().endswith("-")
+
+    # Labelling with the KB app's id puts the app in the catalog, with its own domains.
+    res = run(cfg, "triage", "label", "kahootcdn.net", "--app", "kahoot", "--reason", "their CDN")
+    assert "new product kahoot (Kahoot!, requested) from the knowledge base" in res.output
+    shown = as_json(cfg, "catalog", "show", "kahoot")["product"]
+    assert shown["category"] == "assessment" and shown["review"]["status"] == "requested"
+    assert "kahoot.it" in shown["domains"] and shown["domains"][-1] == "kahootcdn.net"
+    for host in ("img.kahootcdn.net", "play.kahoot.it"):
+        got = as_json(cfg, "kb", "show", host)
+        assert (got["kind"], got["product"]["id"]) == ("district", "kahoot"), got
+    # A second domain goes to the product now in the catalog.
+    res = run(cfg, "triage", "label", "media-edge.net", "--app", "kahoot", "--reason", "edge")
+    assert "added to kahoot (Kahoot!, requested)" in res.output
+    evaluate(cfg)
+    after = findings_of(cfg)
+    assert after[("unknown_domain", "kahootcdn.net")]["resolution"] == "cleared"
+    assert ("pending_review", "kahoot") in after  # one product in review, in use
+    assert after[("unvetted_app", "kahoot")]["resolution"] == "cleared"
+    err = run(cfg, "triage", "label", "x.example", "--app", "no-such-app", "--reason", "r",
+              ok=False)
+    assert err.exit_code == 1 and "no-such-app" in err.output
+
+
 def test_labels_can_be_taken_back_and_products_removed(cfg: Path, tmp_path: Path,
                                                       db_url: str) -> None:
     students = [f"10.10.0.{i}" for i in range(1, 13)]
