@@ -310,9 +310,9 @@ class Matcher:
         A brand (see the module's notes) suggests its app when it is a label of one
         of ``hosts`` in front of ``domain`` or of ``domain`` itself, split at dots,
         hyphens and underscores (``kahoot.media-edge.net``), or when a word of the
-        first label of ``domain`` starts or ends with it (``kahootcdn.net``,
-        ``my-getquizlet.com``).
-        Whole labels come first, then longer brands; ``rule`` says why.
+        first label of ``domain`` starts or ends with it and it has six letters or
+        more (``kahootcdn.net``, ``my-getquizlet.com``; ``startup`` does not suggest
+        start.gg). Whole labels come first, then longer brands; ``rule`` says why.
         """
         domain = domain.strip().lower().rstrip(".")
         if not self._brands or not domain:
@@ -333,9 +333,10 @@ class Matcher:
                 continue
             for token in _TOKENS.split(host):
                 add(token, 0, f"brand {token!r} in {host}")
+        glued = BRAND_MIN + 1  # inside a word, five letters are too often a word ("start")
         for word in _TOKENS.split(domain.split(".", 1)[0]):
-            for token in {word[:n] for n in range(BRAND_MIN, len(word) - 1)} | \
-                    {word[n:] for n in range(2, len(word) - BRAND_MIN + 1)}:
+            for token in {word[:n] for n in range(glued, len(word) - 1)} | \
+                    {word[n:] for n in range(2, len(word) - glued + 1)}:
                 add(token, 1, f"brand {token!r} in {word}")
         ranked = sorted(found.values(), key=lambda f: (f[0], f[1], f[2].name))
         return [m for _, _, m in ranked[:limit]]

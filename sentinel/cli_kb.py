@@ -106,6 +106,9 @@ def _detail(matcher: Matcher, kb: KnowledgeBase, catalog: Catalog, host: str) ->
         if app is not None:
             out["app"] = {"id": app.id, "name": app.name, "vendor": app.vendor,
                           "student_data_risk": app.student_data_risk}
+    elif m.kind == "unknown":
+        out["suggestions"] = [{"kind": s.kind, "id": s.key, "name": s.name, "why": s.rule}
+                              for s in matcher.suggest(m.key, [out["host"]])]
     return out
 
 
@@ -153,5 +156,8 @@ def show(obj: Obj, host: str, as_json: bool) -> None:
     for o in d["confined"]:
         rows.append(("not applied", f"{o['rule']} -> {o['kind']} {o['name']}: a platform "
                                     "suffix, matches that host only"))
+    for s in d.get("suggestions", ()):
+        rows.append(("suggested app", f"{s['name']} ({s['why']}): not applied; "
+                                      f"sentinel triage label {d['key']} --app {s['id']}"))
     for label, value in rows:
         click.echo(f"{label:18} {printable(value, 300)}")

@@ -110,6 +110,19 @@ def test_show_unknown_ip_and_invalid() -> None:
     assert d["kind"] == "invalid" and d["host"] is None
 
 
+def test_show_suggests_an_app_for_an_unknown_domain_without_applying_it() -> None:
+    d = show("img.kahootcdn.net")
+    assert (d["kind"], d["key"]) == ("unknown", "kahootcdn.net")
+    assert d["suggestions"] == [{"kind": "known", "id": "kahoot", "name": "Kahoot!",
+                                 "why": "brand 'kahoot' in kahootcdn"}]
+    assert show("a.b.some-startup.co.uk")["suggestions"] == []
+    assert "suggestions" not in show("www.quizlet.com")  # only unknown hosts get hints
+    code, out, _ = run("kb", "show", "img.kahootcdn.net")
+    assert code == 0
+    assert "suggested app      Kahoot! (brand 'kahoot' in kahootcdn): not applied; " \
+           "sentinel triage label kahootcdn.net --app kahoot" in out
+
+
 def test_show_terminal_text_is_escaped() -> None:
     code, out, _ = run("kb", "show", "x\x1b[2J\u202eevil.com")
     assert code == 0
