@@ -10,6 +10,9 @@ canonical rule text (normalized host, with its ``=`` or ``*.`` prefix).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -107,12 +110,105 @@ def _name_key(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
+CACHE_FORMAT = 1
+"""Bumped when the cached form changes."""
+_SHAPING_CODE = (Path(__file__), Path(__file__).with_name("model.py"),
+                 Path(__file__).resolve().parent.parent / "collectors" / "hosts.py")
+"""Code that shapes a loaded knowledge base: part of the cache key."""
+
+
+def cache_dir() -> Path | None:
+    """Where the checked knowledge base is cached: ``$SENTINEL_CACHE_DIR`` (empty:
+    no cache), else ``$XDG_CACHE_HOME/sentinel`` or ``~/.cache/sentinel``."""
+    env = os.environ.get("SENTINEL_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    try:
+        return Path(xdg) / "sentinel" if xdg else Path.home() / ".cache" / "sentinel"
+    except RuntimeError:  # no home directory
+        return None
+
+
 @lru_cache(maxsize=4)
 def load_knowledge_base(root: Path = KB_DIR) -> KnowledgeBase:
     """Read and check every file; the first bad entry raises CatalogError naming
     the file, the entry and the reason. A rule listed twice (by two apps, by an
     app and a noise file, or by two noise files) is an error: which one wins
-    would depend on file order."""
+    would depend on file order.
+
+    The checked result is cached as JSON (`cache_dir`), keyed by the SHA-256 of
+    every file and of the code that reads them: a changed file, or a new
+    version, reads the YAML again. A missing, unreadable or damaged cache is
+    rebuilt; one that cannot be written is skipped (the load is only slower).
+    """
+    apps_files = sorted((root / "apps").glob("*.yaml"))
+    noise_files = sorted((root / "noise").glob("*.yaml"))
+    texts: dict[Path, str] = {}
+    key = hashlib.sha256(f"sentinel knowledge base, cache format {CACHE_FORMAT}\n".encode())
+    for path in (*_SHAPING_CODE, *apps_files, *noise_files):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            if path in _SHAPING_CODE:
+                continue
+            raise CatalogError(f"{path}: {exc}") from None
+        key.update(f"{path.name} {len(data)}\n".encode())
+        key.update(data)
+        try:
+            texts[path] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{path}: not UTF-8 text: {exc}") from None
+    where = cache_dir()
+    cached = where / f"kb-{key.hexdigest()[:32]}.json" if where is not None else None
+    if cached is not None:
+        got = _read_cache(cached)
+        if got is not None:
+            return got
+    kb = _check(apps_files, noise_files, texts)
+    if cached is not None:
+        _write_cache(cached, kb)
+    return kb
+
+
+def _read_cache(path: Path) -> KnowledgeBase | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("format") != CACHE_FORMAT:
+            return None
+        apps = tuple(KnownApp(a["id"], a["name"], a["vendor"], a["category"], a["website"],
+                              tuple(a["domains"]), a["risk"],
+                              {k: tuple(v) for k, v in a["sso"].items()}, a["source"])
+                     for a in doc["apps"])
+        noise = {str(k): str(v) for k, v in doc["noise"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return KnowledgeBase(apps, noise)
+
+
+def _write_cache(path: Path, kb: KnowledgeBase) -> None:
+    doc = {"format": CACHE_FORMAT,
+           "apps": [{"id": a.id, "name": a.name, "vendor": a.vendor, "category": a.category,
+                     "website": a.website, "domains": list(a.domains), "risk": a.student_data_risk,
+                     "sso": {k: list(v) for k, v in a.sso.items()}, "source": a.source}
+                    for a in kb.apps],
+           "noise": kb.noise}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+        for old in path.parent.glob("kb-*.json"):  # earlier versions of the files
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _check(apps_files: Sequence[Path], noise_files: Sequence[Path],
+           texts: dict[Path, str]) -> KnowledgeBase:
     apps: list[KnownApp] = []
     ids: dict[str, str] = {}
     owner: dict[str, str] = {}
@@ -122,8 +218,8 @@ def load_knowledge_base(root: Path = KB_DIR) -> KnowledgeBase:
             raise CatalogError(f"{who}: domain {rule!r} already listed in {owner[rule]}")
         owner[rule] = who
 
-    for path in sorted((root / "apps").glob("*.yaml")):
-        for i, item in enumerate(_load(path).get("apps") or [], start=1):
+    for path in apps_files:
+        for i, item in enumerate(_load(path, texts[path]).get("apps") or [], start=1):
             app = _app(item, f"{path.name}: app {i}")
             if app.id in ids:
                 raise CatalogError(f"{app.source}: id {app.id!r} already used in {ids[app.id]}")
@@ -132,8 +228,8 @@ def load_knowledge_base(root: Path = KB_DIR) -> KnowledgeBase:
                 claim(d, f"{app.source} ({app.id})")
             apps.append(app)
     noise: dict[str, str] = {}
-    for path in sorted((root / "noise").glob("*.yaml")):
-        doc = _load(path)
+    for path in noise_files:
+        doc = _load(path, texts[path])
         cat = doc.get("category")
         if cat not in NOISE_CATEGORIES:
             raise CatalogError(f"{path.name}: category: unknown {cat!r}")
@@ -147,9 +243,11 @@ def load_knowledge_base(root: Path = KB_DIR) -> KnowledgeBase:
     return KnowledgeBase(tuple(apps), noise)
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, text: str | None = None) -> dict[str, Any]:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (safe)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: {exc}") from None
     if not isinstance(doc, dict):

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +15,12 @@ from sentinel.config import Settings, load_settings
 from sentinel.store import Store
 
 DATA = Path(__file__).parent / "data"
+
+# The knowledge-base cache goes to a directory of this test run, never to the
+# user's ~/.cache (tests of the cache set their own).
+_CACHE = tempfile.mkdtemp(prefix="sentinel-test-cache-")
+os.environ["SENTINEL_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 PG_URL = os.environ.get("SENTINEL_TEST_DATABASE_URL")
 
 
