@@ -112,6 +112,8 @@ def _name_key(name: str) -> str:
 
 CACHE_FORMAT = 1
 """Bumped when the cached form changes."""
+CACHE_KEEP = 4
+"""Cached versions kept side by side (the newest)."""
 _SHAPING_CODE = (Path(__file__), Path(__file__).with_name("model.py"),
                  Path(__file__).resolve().parent.parent / "collectors" / "hosts.py")
 """Code that shapes a loaded knowledge base: part of the cache key."""
@@ -141,6 +143,7 @@ def load_knowledge_base(root: Path = KB_DIR) -> KnowledgeBase:
     every file and of the code that reads them: a changed file, or a new
     version, reads the YAML again. A missing, unreadable or damaged cache is
     rebuilt; one that cannot be written is skipped (the load is only slower).
+    The four newest versions are kept side by side.
     """
     apps_files = sorted((root / "apps").glob("*.yaml"))
     noise_files = sorted((root / "noise").glob("*.yaml"))
@@ -199,7 +202,11 @@ def _write_cache(path: Path, kb: KnowledgeBase) -> None:
         tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
                        encoding="utf-8")
         os.replace(tmp, path)
-        for old in path.parent.glob("kb-*.json"):  # earlier versions of the files
+        # Earlier versions of the files: keep the few newest (tests and
+        # side-by-side installs load more than one), drop the rest.
+        held = sorted(path.parent.glob("kb-*.json"), key=lambda p: p.stat().st_mtime,
+                      reverse=True)
+        for old in held[CACHE_KEEP:]:
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:

@@ -3,6 +3,7 @@ when one changes or the cache is damaged, skipped when it cannot be written."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -51,16 +52,21 @@ def test_second_load_comes_from_the_cache(root: Path, cache: Path,
     assert any(a.sso for a in again.apps) and all(a.source for a in again.apps)
 
 
-def test_a_changed_file_is_read_again_and_the_old_cache_goes(root: Path, cache: Path) -> None:
+def test_a_changed_file_is_read_again_and_old_caches_go(root: Path, cache: Path) -> None:
     before = load(root)
-    old = next(cache.glob("kb-*.json"))
+    first = next(cache.glob("kb-*.json"))
     noise = root / "noise" / "fonts.yaml"
     noise.write_text(noise.read_text() + "  - brand-new-fonts.example\n")
     after = load(root)
     assert after.noise["brand-new-fonts.example"] == "fonts"
     assert "brand-new-fonts.example" not in before.noise
-    assert [p.name for p in cache.glob("kb-*.json")] != [old.name]
-    assert len(list(cache.glob("kb-*.json"))) == 1
+    assert len(list(cache.glob("kb-*.json"))) == 2
+    os.utime(first, (1, 1))  # the oldest
+    for i in range(kbmod.CACHE_KEEP):  # more versions than are kept
+        noise.write_text(noise.read_text() + f"  - more-{i}.example\n")
+        assert load(root).noise[f"more-{i}.example"] == "fonts"
+    held = list(cache.glob("kb-*.json"))
+    assert len(held) == kbmod.CACHE_KEEP and first not in held
 
 
 def test_a_damaged_cache_is_rebuilt(root: Path, cache: Path) -> None:
