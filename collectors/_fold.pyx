@@ -1434,17 +1434,10 @@ cdef inline int64_t _epoch_ms(const char *s, Py_ssize_t a, Py_ssize_t b) noexcep
     """Epoch digits ``s[a:b]`` as milliseconds: seconds below 1e11, else
     milliseconds below 1e14 (as the CEF and LEEF parsers read them); -1 when
     the parser must decide (a sign, a fraction, text, too many digits)."""
-    cdef uint64_t v = 0
-    cdef Py_ssize_t j
-    if b - a > 16:
+    cdef int64_t v = _count(s, a, b)
+    if v < 0 or v >= <int64_t>100000000000000:
         return -1
-    for j in range(a, b):
-        if not _digit(s[j]):
-            return -1
-        v = v * 10 + <uint64_t>_d(s[j])
-    if v >= <uint64_t>100000000000000:
-        return -1
-    return <int64_t>v if v >= <uint64_t>100000000000 else <int64_t>v * 1000
+    return v if v >= <int64_t>100000000000 else v * 1000
 
 
 cdef inline bint _cef_keych(char c) noexcept nogil:
