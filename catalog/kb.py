@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from catalog.errors import CatalogError
-from catalog.model import parse_domain_rule
+from catalog.model import Catalog, parse_domain_rule
 from collectors.hosts import is_ip, normalize_host
 
 KB_DIR = Path(__file__).resolve().parent / "knowledge"
@@ -83,27 +83,28 @@ class KnowledgeBase:
         return None
 
 
-class KbCategories:
-    """The category of the knowledge-base app a district product stands for, for
-    products whose category the district left empty (so the report and the
-    findings still say "quiz" rather than nothing)."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._by_rule: dict[str, str] = {}
-        self._by_name: dict[str, str] = {}
-        for a in kb.apps:
-            for r in a.domains:
-                self._by_rule.setdefault(r, a.category)
-            self._by_name.setdefault(_name_key(a.name), a.category)
-
-    def of(self, name: str, rules: Sequence[str]) -> str:
-        """The category of the app that lists one of ``rules`` (in their order),
-        else of the app of the same name (case and punctuation aside), else ""."""
-        for r in rules:
-            if r in self._by_rule:
-                return self._by_rule[r]
-        key = _name_key(name)
-        return self._by_name.get(key, "") if key else ""
+def product_categories(catalog: Catalog, kb: KnowledgeBase) -> dict[str, str]:
+    """Each district product's category (product id -> category): its own, else,
+    where the district left it empty, the category of the knowledge-base app it
+    stands for (so the report and the findings still say "quiz" rather than
+    nothing): the app listing one of the product's domain rules (in the
+    product's order), else the app of the same name (case and punctuation
+    aside), else ""."""
+    out = {p.id: p.category for p in catalog.products}
+    if all(out.values()):
+        return out
+    by_rule: dict[str, str] = {}
+    by_name: dict[str, str] = {}
+    for a in kb.apps:
+        for r in a.domains:
+            by_rule.setdefault(r, a.category)
+        by_name.setdefault(_name_key(a.name), a.category)
+    by_name.pop("", None)
+    for p in catalog.products:
+        if not p.category:
+            out[p.id] = next((by_rule[r] for r in p.domains if r in by_rule),
+                             by_name.get(_name_key(p.name), ""))
+    return out
 
 
 def _name_key(name: str) -> str:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from catalog.errors import CatalogError
-from catalog.kb import HostList, KbCategories, KnowledgeBase, rule_text
+from catalog.kb import HostList, KnowledgeBase, product_categories, rule_text
 from catalog.model import Catalog
 from catalog.suffixes import SuffixList, bundled
 from collectors.hosts import is_ip, normalize_host
@@ -155,12 +155,11 @@ class Matcher:
         self.suffixes = suffixes if suffixes is not None else bundled()
         self._entries: dict[str, _Entry] = {}
         # Sources best first within a tier: `_best` keeps the first of equal tiers.
-        guess = KbCategories(kb) if any(not p.category for p in catalog.products) else None
+        categories = product_categories(catalog, kb)
         for p in catalog.products:
-            rules = [_canonical(d, f"product {p.id}") for d in p.domains]
-            category = p.category or (guess.of(p.name, rules) if guess else "")
-            for r in rules:
-                self._add(r, _DISTRICT, Match("district", p.id, p.name, category, r))
+            for d in p.domains:
+                r = _canonical(d, f"product {p.id}")
+                self._add(r, _DISTRICT, Match("district", p.id, p.name, categories[p.id], r))
         for hl in lists:
             if hl.category == "app":
                 for r in hl.rules:

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from catalog.kb import KbCategories, KnowledgeBase, rule_text
+from catalog.kb import KnowledgeBase, product_categories
 from catalog.model import Catalog
 
 __all__ = [
@@ -121,11 +121,9 @@ class AppMatcher:
         self._district_project: dict[str, AppMatch] = {}
         self._district_alias: dict[str, AppMatch] = {}
         self._district_name: dict[str, AppMatch] = {}
-        guess = KbCategories(kb) if any(not p.category for p in catalog.products) else None
+        categories = product_categories(catalog, kb)
         for p in catalog.products:
-            category = p.category or (guess.of(p.name, [rule_text(d) for d in p.domains])
-                                      if guess else "")
-            m = AppMatch("district", p.id, p.name, "id", category)
+            m = AppMatch("district", p.id, p.name, "id", categories[p.id])
             for raw in p.sso_ids:
                 _index_id(raw, m, self._district_id, self._district_project)
                 alias = normalize_app_name(raw)

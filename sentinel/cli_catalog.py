@@ -320,7 +320,7 @@ def triage_label(obj: Obj, domain: str, app_id: str | None, new_app: str | None,
         if known is not None and ctx.catalog.by_id(known.id) is None:
             p = label_kb_app(ctx.store, domain, known, reason=reason, actor=actor, status=status)
             done = (f"new product {_p(p.id, 80)} ({_p(p.name, 80)}, {p.status.value}) from the "
-                    f"knowledge base, with its {len(p.domains) - 1} domain rules")
+                    f"knowledge base, with its {len(known.domains)} domain rules")
         elif app_id is not None:
             p = label_app(ctx.store, domain, app_id, reason=reason, actor=actor)
             done = f"added to {_p(p.id, 80)} ({_p(p.name, 80)}, {p.status.value})"

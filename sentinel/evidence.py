@@ -664,9 +664,8 @@ class _Summary:
                    tuple(a for a in apps if a.uploads), cov_rows, len(findings))
 
     def render(self) -> str:
-        return html_templates().get_template("evidence.html").render(s=self, members=MEMBERS,
-                                                         version=generator_version(),
-                                                         today=self.created.date())
+        return html_templates().get_template("evidence.html").render(
+            s=self, members=MEMBERS, version=generator_version(), today=self.created.date())
 
 
 # -- verification ---------------------------------------------------------------------

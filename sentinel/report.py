@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Template
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +21,9 @@ from sentinel.lifecycle import ACTIVE
 from sentinel.store import Store
 from sentinel.store.models import Finding, IngestRun, UsageDaily
 from sentinel.textsafe import html_templates, printable
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 
 @dataclass
